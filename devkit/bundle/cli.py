@@ -1,0 +1,311 @@
+"""`devkit bundle …`: the command-line face of the bundle manager.
+
+Only this module reads the terminal and prints; the work is done by `snapshot`, `verify` and
+`apply`, which take paths and options and return what they did.
+"""
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from devkit.bundle.apply import ApplyPlan, apply_store
+from devkit.bundle.bundlefile import read_header_file
+from devkit.bundle.refstate import RefChanges, RefState, compare
+from devkit.bundle.snapshot import SnapshotResult, create_store, update_store
+from devkit.bundle.store import BundleStore, Link, Selection
+from devkit.bundle.verify import VerifyReport, verify_path
+from devkit.errors import DevkitError
+
+_path = click.Path(path_type=Path)
+_json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+_quiet_option = click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
+
+
+def _show_progress(quiet: bool, as_json: bool) -> bool:
+    return not quiet and not as_json and sys.stderr.isatty()
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    raise AssertionError("unreachable")
+
+
+def _warn(warnings: list[str], quiet: bool) -> None:
+    if not quiet:
+        for warning in warnings:
+            click.echo(f"warning: {warning}", err=True)
+
+
+def _changes_json(changes: RefChanges) -> dict:
+    return {"added": changes.added,
+            "moved": {name: {"from": old, "to": new} for name, (old, new) in
+                      changes.moved.items()},
+            "removed": changes.removed, "head_changed": changes.head_changed}
+
+
+@click.group()
+def bundle() -> None:
+    """Chains of git bundles that reproduce a repository exactly.
+
+    A store is a folder of links: link 1 holds the whole repository, each later link what is
+    new since the previous one, and every link's manifest records all refs and HEAD. Move the
+    folder (or the new files in it) by any means, check it with `verify`, and `apply` it.
+
+    \b
+      devkit bundle create --repo ~/src/project /media/usb/project
+      devkit bundle update --repo ~/src/project /media/usb/project
+      devkit bundle verify /media/usb/project
+      devkit bundle apply /media/usb/project --repo ~/mirror/project.git
+    """
+
+
+def _selection_options(command):
+    command = click.option("--include-remotes/--no-include-remotes", default=None,
+                           help="Also carry refs/remotes/* (left out by default).")(command)
+    return click.option("--include-stash/--no-include-stash", default=None,
+                        help="Also carry refs/stash (left out by default).")(command)
+
+
+def _report_snapshot(result: SnapshotResult, source: Path, as_json: bool, quiet: bool) -> None:
+    _warn(result.warnings, quiet)
+    link = result.link
+    if as_json:
+        click.echo(json.dumps({
+            "store": str(result.store.path),
+            "written": link is not None,
+            "link": _link_json(result.store, link) if link else None,
+            "changes": _changes_json(result.changes),
+        }, indent=2))
+    elif quiet:
+        return
+    elif link is None:
+        click.echo(f"{result.store.path} is up to date with {source}")
+    else:
+        click.echo(f"link {link.sequence} written: {result.store.bundle_path(link)} "
+                   f"({_size(link.size)}, {link.object_count} objects; refs "
+                   f"{result.changes.summary()}; HEAD {link.state.head.describe()})")
+
+
+@bundle.command()
+@click.option("--repo", "source", type=_path, default=Path("."), show_default=True,
+              help="The repository to bundle.")
+@click.argument("store", type=_path)
+@_selection_options
+@_json_option
+@_quiet_option
+def create(source: Path, store: Path, include_remotes: bool | None,
+           include_stash: bool | None, as_json: bool, quiet: bool) -> None:
+    """Start a new store at STORE whose link 1 holds all of the repository.
+
+    Branches, tags (annotated and lightweight), notes and every other ref under refs/ are
+    included, and HEAD; refs/remotes/* and refs/stash only when asked for. Shallow
+    repositories are refused.
+    """
+    selection = Selection(remotes=bool(include_remotes), stash=bool(include_stash))
+    result = create_store(source, store, selection, _show_progress(quiet, as_json))
+    _report_snapshot(result, source, as_json, quiet)
+
+
+@bundle.command()
+@click.option("--repo", "source", type=_path, default=Path("."), show_default=True,
+              help="The repository the store was made from.")
+@click.argument("store", type=_path)
+@_selection_options
+@_json_option
+@_quiet_option
+def update(source: Path, store: Path, include_remotes: bool | None,
+           include_stash: bool | None, as_json: bool, quiet: bool) -> None:
+    """Append the next link to STORE: everything new since the last link.
+
+    New commits, branches and tags (even on old commits), deleted refs, rewound or rewritten
+    branches and a switched HEAD are all carried. When nothing changed, nothing is written.
+    The namespaces chosen at `create` are kept unless --include-… options say otherwise.
+    """
+    previous = None
+    if include_remotes is not None or include_stash is not None:
+        links = BundleStore(store).links()
+        previous = links[-1].selection if links else Selection()
+        previous = Selection(
+            remotes=previous.remotes if include_remotes is None else include_remotes,
+            stash=previous.stash if include_stash is None else include_stash)
+    result = update_store(source, store, previous, _show_progress(quiet, as_json))
+    _report_snapshot(result, source, as_json, quiet)
+
+
+class _ByteProgress:
+    """A one-line progress display on stderr, refreshed at most ten times a second."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.shown = 0.0
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - self.shown >= 0.1 or done == total:
+            self.shown = now
+            percent = 100 * done // total if total else 100
+            click.echo(f"\r{self.label}: {percent}% ({_size(done)})", nl=False, err=True)
+
+    def finish(self) -> None:
+        if self.shown:
+            click.echo(err=True)
+
+
+@bundle.command()
+@click.argument("path", type=_path)
+@click.option("--repo", "target", type=_path,
+              help="Also check that this repository has the prerequisites it needs.")
+@_json_option
+@_quiet_option
+def verify(path: Path, target: Path | None, as_json: bool, quiet: bool) -> None:
+    """Check a store (or one bundle file) offline, without any repository.
+
+    Checks each file's header grammar (v2 and v3), pack signature, object count and trailing
+    checksum, its size and SHA-256 against its manifest, and the chain: one identity, no
+    missing link, each link's prerequisites in the previous link's refs. Exit status 0 when
+    everything holds, 1 otherwise, naming each bad file and the check that failed.
+    """
+    progress = _ByteProgress("verifying") if _show_progress(quiet, as_json) else None
+    started = time.perf_counter()
+    report: VerifyReport = verify_path(path, target, progress)
+    elapsed = time.perf_counter() - started
+    if progress:
+        progress.finish()
+    if as_json:
+        click.echo(json.dumps({
+            "ok": report.ok, "checked": report.checked, "bytes": report.bytes_checked,
+            "problems": [{"path": p.path, "message": p.message} for p in report.problems],
+        }, indent=2))
+    else:
+        for problem in report.problems:
+            click.echo(f"FAILED {problem.path}: {problem.message}", err=True)
+        if report.ok and not quiet:
+            rate = report.bytes_checked / elapsed / 1e6 if elapsed > 0 else 0
+            click.echo(f"{path}: ok ({len(report.checked)} bundle file(s), "
+                       f"{_size(report.bytes_checked)}, {rate:.0f} MB/s)")
+    if not report.ok:
+        sys.exit(1)
+
+
+def _link_json(store: BundleStore, link: Link, previous: Link | None = None) -> dict:
+    document = {
+        "sequence": link.sequence,
+        "file": str(store.bundle_path(link)),
+        "size": link.size,
+        "sha256": link.sha256,
+        "objects": link.object_count,
+        "created": link.created,
+        "refs": len(link.state.refs),
+        "head": link.state.head.describe(),
+    }
+    if previous is not None or link.sequence == 1:
+        document["changes"] = _changes_json(
+            compare(previous.state if previous else RefState(), link.state))
+    return document
+
+
+@bundle.command(name="list")
+@click.argument("store", type=_path)
+@_json_option
+def list_links(store: Path, as_json: bool) -> None:
+    """Show the chain in STORE: each link's size, date, and refs added/moved/removed."""
+    bundle_store = BundleStore(store)
+    links = bundle_store.links()
+    entries = [_link_json(bundle_store, link, links[i - 1] if i else None)
+               for i, link in enumerate(links)]
+    if as_json:
+        click.echo(json.dumps(entries, indent=2))
+        return
+    if not links:
+        click.echo(f"{store}: no links")
+        return
+    click.echo(f"{'seq':>4}  {'file':<18} {'size':>10}  {'created':<20}  refs")
+    for link, entry in zip(links, entries, strict=True):
+        changes = entry["changes"]
+        summary = (f"+{len(changes['added'])} ~{len(changes['moved'])} "
+                   f"-{len(changes['removed'])}" + (" HEAD" if changes["head_changed"] else ""))
+        click.echo(f"{link.sequence:>4}  {link.bundle_file:<18} {_size(link.size):>10}  "
+                   f"{link.created:<20}  {summary}")
+
+
+@bundle.command()
+@click.argument("bundle_file", metavar="BUNDLE", type=_path)
+@_json_option
+def heads(bundle_file: Path, as_json: bool) -> None:
+    """List the refs in one bundle file (its header), like `git bundle list-heads`."""
+    if not bundle_file.is_file():
+        raise DevkitError(f"{bundle_file} is not a file")
+    header = read_header_file(bundle_file)
+    if as_json:
+        click.echo(json.dumps({"version": header.version,
+                               "object_format": header.object_format,
+                               "prerequisites": header.prerequisites,
+                               "refs": [{"name": name, "oid": oid}
+                                        for oid, name in header.refs]}, indent=2))
+        return
+    for oid, name in header.refs:
+        click.echo(f"{oid} {name}")
+
+
+def _plan_json(plan: ApplyPlan, dry_run: bool) -> dict:
+    return {
+        "target": str(plan.target),
+        "dry_run": dry_run,
+        "up_to_date": plan.up_to_date,
+        "create_target": plan.create_target,
+        "links": [link.sequence for link in plan.links],
+        "sequence": plan.sequence,
+        "updates": [{"ref": u.name, "action": u.action, "old": u.old, "new": u.new}
+                    for u in plan.updates],
+        "head": {"before": plan.head_before.describe(), "after": plan.head_after.describe()},
+    }
+
+
+@bundle.command(name="apply")
+@click.argument("store", type=_path)
+@click.option("--repo", "target", type=_path, required=True,
+              help="The repository to bring up to date (created bare if missing).")
+@click.option("-n", "--dry-run", is_flag=True, help="Say what would change; change nothing.")
+@click.option("--force", is_flag=True,
+              help="Replace refs changed locally in the target, or another store's refs.")
+@_json_option
+@_quiet_option
+def apply_command(store: Path, target: Path, dry_run: bool, force: bool, as_json: bool,
+                  quiet: bool) -> None:
+    """Bring the repository at --repo exactly to STORE's newest state.
+
+    Takes in the objects of every link the target lacks, in order, then sets all refs (added,
+    moved, deleted) in one atomic transaction, and HEAD. Running it again changes nothing.
+    Refuses a store of another repository, and a target whose refs were changed since the
+    last apply, unless --force.
+    """
+    plan = apply_store(store, target, dry_run, force, _show_progress(quiet, as_json))
+    _warn(plan.warnings, quiet)
+    if as_json:
+        click.echo(json.dumps(_plan_json(plan, dry_run), indent=2))
+        return
+    if quiet:
+        return
+    if plan.up_to_date:
+        click.echo(f"{target} is up to date (link {plan.sequence})")
+        return
+    verb = "would " if dry_run else ""
+    if plan.create_target:
+        click.echo(f"{verb}create bare repository {target}")
+    if plan.links:
+        numbers = [link.sequence for link in plan.links]
+        span = f"{numbers[0]}" if len(numbers) == 1 else f"{numbers[0]}..{numbers[-1]}"
+        click.echo(f"{verb}take in link(s) {span}")
+    for update in plan.updates:
+        value = update.new or update.old
+        click.echo(f"{verb}{update.action} {update.name} {value}")
+    if plan.head_before != plan.head_after:
+        click.echo(f"{verb}set HEAD to {plan.head_after.describe()}")
+    if not dry_run:
+        click.echo(f"{target} is at link {plan.sequence}")

@@ -1,0 +1,117 @@
+"""Opening git repositories and running git.
+
+Repositories are opened with GitPython (its exceptions are translated here and nowhere else);
+git itself always runs as a subprocess with an argument list, in the repository's folder, with
+the environment's GIT_DIR-style overrides removed so that the path given is the repository used.
+"""
+
+import os
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import git as gitpython
+
+from devkit.errors import DevkitError
+
+
+class NotARepository(DevkitError):
+    """The path given is not a git repository."""
+
+
+class GitFailed(DevkitError):
+    """A git command exited with an unexpected status."""
+
+
+_ENV_DROPPED = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY",
+                "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_NAMESPACE", "GIT_CEILING_DIRECTORIES")
+
+
+def _git_environment() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in _ENV_DROPPED}
+    env["LC_ALL"] = "C"
+    env["GIT_TERMINAL_PROMPT"] = "0"
+    return env
+
+
+@dataclass(frozen=True)
+class Repository:
+    """A git repository on disk: `path` is its work tree (or the bare repository itself)."""
+
+    path: Path
+    git_dir: Path
+    bare: bool
+
+    def git(self, *args: str, input: bytes | None = None,
+            ok_codes: Sequence[int] = (0,)) -> subprocess.CompletedProcess:
+        """Run `git ARGS` here and return the finished process (stdout/stderr as bytes).
+
+        Raises GitFailed, carrying git's last line of stderr, on an exit status not in ok_codes.
+        """
+        process = subprocess.run(
+            ["git", *args], cwd=self.path, input=input, capture_output=True,
+            env=_git_environment(), check=False)
+        if process.returncode not in ok_codes:
+            raise git_failure(args, self.path, process.returncode, process.stderr)
+        return process
+
+    def git_text(self, *args: str, input: bytes | None = None,
+                 ok_codes: Sequence[int] = (0,)) -> str:
+        """Run `git ARGS` here and return its stdout decoded (errors replaced)."""
+        return self.git(*args, input=input, ok_codes=ok_codes).stdout.decode(errors="replace")
+
+    def popen(self, *args: str, stdin=None, stdout=None, stderr=None) -> subprocess.Popen:
+        """Start `git ARGS` here for streaming; the caller waits and checks the status."""
+        return subprocess.Popen(["git", *args], cwd=self.path, stdin=stdin, stdout=stdout,
+                                stderr=stderr, env=_git_environment())
+
+    def config_get(self, key: str) -> str | None:
+        """The value of a config key of this repository, or None when unset."""
+        out = self.git_text("config", "--local", "--get", key, ok_codes=(0, 1))
+        return out.strip() or None
+
+    def is_shallow(self) -> bool:
+        return (self.git_dir / "shallow").exists()
+
+    def object_format(self) -> str:
+        """'sha1' or 'sha256'."""
+        return self.git_text("rev-parse", "--show-object-format").strip() or "sha1"
+
+
+def git_failure(args: Sequence[str], where: Path, status: int, stderr: bytes) -> GitFailed:
+    """A GitFailed naming the command and git's last meaningful line of stderr."""
+    lines = [line.strip() for line in stderr.decode(errors="replace").splitlines()]
+    lines = [line for line in lines if line and not line.startswith("hint:")]
+    reason = lines[-1] if lines else f"exit status {status}"
+    return GitFailed(f"git {args[0]} failed in {where}: {reason}")
+
+
+def open_repository(path: Path) -> Repository:
+    """Open the repository at exactly `path` (a work tree or a bare repository)."""
+    try:
+        repo = gitpython.Repo(path, search_parent_directories=False)
+    except gitpython.NoSuchPathError:
+        raise NotARepository(f"{path} does not exist") from None
+    except gitpython.InvalidGitRepositoryError:
+        raise NotARepository(f"{path} is not a git repository") from None
+    try:
+        bare = repo.bare
+        root = Path(repo.git_dir if bare else repo.working_tree_dir)
+        git_dir = Path(repo.git_dir)
+    finally:
+        repo.close()
+    if root.resolve() != Path(path).resolve():
+        raise NotARepository(f"{path} is not the top of a git repository (that is {root})")
+    return Repository(path=root, git_dir=git_dir, bare=bare)
+
+
+def init_bare_repository(path: Path, object_format: str = "sha1") -> Repository:
+    """Create a new bare repository at `path` and open it."""
+    try:
+        gitpython.Repo.init(path, bare=True, mkdir=True,
+                            **{"object-format": object_format}).close()
+    except gitpython.GitCommandError as error:
+        raise git_failure(["init"], path, error.status or 1,
+                          (error.stderr or "").encode()) from None
+    return open_repository(path)

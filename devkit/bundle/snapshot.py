@@ -1,0 +1,240 @@
+"""`create` and `update`: snapshot the source repository's refs and write the next link.
+
+A link's bundle carries every object that is new since the previous link's ref state, and its
+header names every ref that was added or moved (even one pointing at an old commit, which
+`git bundle create` would drop) plus HEAD. Deleted refs, rewound branches and HEAD switches need
+no objects: the manifest's full ref state carries them.
+"""
+
+import hashlib
+import re
+import subprocess
+import tempfile
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import BinaryIO
+
+from devkit.bundle.bundlefile import HASH_LENGTHS, PACK_HEADER_LENGTH, header_bytes
+from devkit.bundle.filesafety import (
+    TEMP_PREFIX,
+    crash_point,
+    remove_stale_temporaries,
+    write_atomically,
+)
+from devkit.bundle.gitrepo import Repository, git_failure, open_repository
+from devkit.bundle.refstate import (
+    RefChanges,
+    RefState,
+    compare,
+    existing_objects,
+    read_ref_state,
+)
+from devkit.bundle.store import (
+    BundleStore,
+    Link,
+    Selection,
+    StoreError,
+    bundle_name,
+    manifest_name,
+)
+from devkit.errors import DevkitError
+
+_CHUNK = 1 << 20
+# What may already be in a folder that `create` is pointed at: leftovers of an interrupted create.
+_CREATE_LEFTOVERS = re.compile(rf"\.lock|{re.escape(TEMP_PREFIX)}.*|link-\d{{4,}}\.bundle")
+
+
+class SourceError(DevkitError):
+    """The source repository cannot be bundled as asked."""
+
+
+@dataclass(frozen=True)
+class SnapshotResult:
+    """What `create` or `update` did: the link written (None when up to date) and its changes."""
+
+    store: BundleStore
+    link: Link | None
+    changes: RefChanges
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _PackWritten:
+    size: int
+    sha256: str
+    object_count: int
+    pack_checksum: str
+
+
+def create_store(source: Path, store_path: Path, selection: Selection | None = None,
+                 progress: bool = False) -> SnapshotResult:
+    """Start a new store at `store_path` whose link 1 holds all of `source`."""
+    selection = selection or Selection()
+    repo = _open_source(source)
+    store = BundleStore(store_path)
+    store.path.mkdir(parents=True, exist_ok=True)
+    with store.locked(f"devkit bundle create --repo {source}"):
+        state = read_ref_state(repo, selection.remotes, selection.stash)
+        if not state.refs:
+            raise SourceError(f"{source} has no refs to bundle (make a commit first)")
+        if store.manifest_paths():
+            links = store.links()
+            if len(links) == 1 and _same_state(links[0].state, state):
+                return SnapshotResult(store, None, compare(state, state), _warnings(repo))
+            raise StoreError(f"{store_path} already holds a bundle store ({len(links)} links); "
+                             f"use `devkit bundle update` to add to it")
+        unexpected = sorted(entry.name for entry in store.path.iterdir()
+                            if not _CREATE_LEFTOVERS.fullmatch(entry.name))
+        if unexpected:
+            raise StoreError(f"{store_path} is not empty (it holds {unexpected[0]}); "
+                             f"choose a new folder for the store")
+        remove_stale_temporaries(store.path)
+        link = _write_link(repo, store, None, state, str(uuid.uuid4()), selection, progress)
+        return SnapshotResult(store, link, compare(RefState(), state), _warnings(repo))
+
+
+def update_store(source: Path, store_path: Path, selection: Selection | None = None,
+                 progress: bool = False) -> SnapshotResult:
+    """Append the next link to the store; write nothing when the source has not changed.
+
+    `selection` None keeps the namespaces the store already carries.
+    """
+    repo = _open_source(source)
+    store = BundleStore(store_path)
+    if not store.exists():
+        raise StoreError(f"{store_path} does not exist; start a store with `devkit bundle create`")
+    with store.locked(f"devkit bundle update --repo {source}"):
+        links = store.links()
+        if not links:
+            raise StoreError(f"{store_path} holds no links; start it with `devkit bundle create`")
+        previous = links[-1]
+        selection = selection or previous.selection
+        if repo.object_format() != previous.object_format:
+            raise SourceError(f"{source} uses {repo.object_format()} object ids but the store "
+                              f"holds {previous.object_format}: not the same repository")
+        state = read_ref_state(repo, selection.remotes, selection.stash)
+        changes = compare(previous.state, state)
+        if _same_state(previous.state, state):
+            return SnapshotResult(store, None, changes, _warnings(repo))
+        remove_stale_temporaries(store.path)
+        link = _write_link(repo, store, previous, state, previous.identity, selection, progress)
+        return SnapshotResult(store, link, changes, _warnings(repo))
+
+
+def _same_state(old: RefState, new: RefState) -> bool:
+    return old.refs == new.refs and old.head == new.head
+
+
+def _open_source(source: Path) -> Repository:
+    repo = open_repository(source)
+    if repo.is_shallow():
+        raise SourceError(f"{source} is a shallow clone: its history is incomplete, so no bundle "
+                          f"of it can be applied elsewhere; run `git fetch --unshallow` first")
+    return repo
+
+
+def _warnings(repo: Repository) -> list[str]:
+    """What a bundle of `repo` will not carry, for the user to know."""
+    warnings = []
+    if repo.config_get("extensions.partialclone"):
+        warnings.append(f"{repo.path} is a partial clone: objects it never fetched are not in "
+                        f"the bundle and must come from its promisor remote")
+    attributes = repo.git("cat-file", "-p", "HEAD:.gitattributes", ok_codes=(0, 128)).stdout
+    if b"filter=lfs" in attributes or (repo.git_dir / "lfs").is_dir():
+        warnings.append(f"{repo.path} uses Git LFS: LFS file contents are not in git bundles; "
+                        f"copy them with `git lfs fetch --all` and `git lfs push` separately")
+    if repo.git("cat-file", "-e", "HEAD:.gitmodules", ok_codes=(0, 128)).returncode == 0:
+        warnings.append(f"{repo.path} has submodules: their repositories are not in the bundle; "
+                        f"bundle each of them separately")
+    return warnings
+
+
+def _write_link(repo: Repository, store: BundleStore, previous: Link | None, state: RefState,
+                identity: str, selection: Selection, progress: bool) -> Link:
+    """Write the bundle for `state` (relative to `previous`), then the manifest that shows it."""
+    sequence = previous.sequence + 1 if previous else 1
+    old_values: set[str] = set(previous.state.refs.values()) if previous else set()
+    if previous and previous.state.head.detached:
+        old_values.add(previous.state.head.detached)
+    # Objects of the previous state that the source no longer has (a rewritten, garbage-
+    # collected branch) cannot be excluded by name; the pack then simply carries them again.
+    known = existing_objects(repo, old_values)
+    old_tips = previous.state.commit_tips() if previous else set()
+    prerequisites = sorted(known & old_tips)
+    if previous and old_tips and not prerequisites:
+        raise SourceError(f"{repo.path} has none of the commits the store's last link recorded: "
+                          f"it is not the repository this store was made from")
+    changed = compare(previous.state if previous else RefState(), state)
+    header_refs = [(oid, name) for name, oid in sorted(state.refs.items())
+                   if name in changed.added or name in changed.moved]
+    head_oid = state.head_oid()
+    if head_oid:
+        header_refs.insert(0, (head_oid, "HEAD"))
+    wanted = set(state.refs.values()) | ({head_oid} if head_oid else set())
+    object_format = repo.object_format()
+    header = header_bytes(prerequisites, header_refs, object_format)
+
+    bundle_path = store.path / bundle_name(sequence)
+    written = write_atomically(bundle_path, lambda stream: _write_bundle(
+        repo, stream, header, sorted(wanted - known), sorted(known), object_format, progress))
+    link = Link(
+        identity=identity,
+        sequence=sequence,
+        created=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        bundle_file=bundle_path.name,
+        size=written.size,
+        sha256=written.sha256,
+        pack_checksum=written.pack_checksum,
+        object_count=written.object_count,
+        object_format=object_format,
+        prerequisites=prerequisites,
+        state=state,
+        selection=selection,
+        previous_manifest_sha256=previous.manifest_sha256 if previous else None,
+    )
+    crash_point(f"before manifest {manifest_name(sequence)}")
+    store.write_manifest(link)
+    return link
+
+
+def _write_bundle(repo: Repository, stream: BinaryIO, header: bytes, include: list[str],
+                  exclude: list[str], object_format: str, progress: bool) -> _PackWritten:
+    """Write `header` and a pack of what `include` reaches and `exclude` does not to `stream`."""
+    file_hash = hashlib.sha256(header)
+    stream.write(header)
+    revisions = "".join([f"{oid}\n" for oid in include] + [f"^{oid}\n" for oid in exclude])
+    args = ["pack-objects", "--stdout", "--revs", "--delta-base-offset",
+            "--progress" if progress else "-q"]
+    if exclude:
+        args.append("--thin")
+    checksum_length = HASH_LENGTHS[object_format]
+    size = len(header)
+    pack_start = b""
+    tail = b""
+    with tempfile.TemporaryFile() as errors:
+        process = repo.popen(*args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=None if progress else errors)
+        try:
+            process.stdin.write(revisions.encode())
+            process.stdin.close()
+            while chunk := process.stdout.read(_CHUNK):
+                stream.write(chunk)
+                file_hash.update(chunk)
+                size += len(chunk)
+                if len(pack_start) < PACK_HEADER_LENGTH:
+                    pack_start = (pack_start + chunk)[:PACK_HEADER_LENGTH]
+                tail = (tail + chunk if len(chunk) < checksum_length else chunk)[-checksum_length:]
+                crash_point("while writing pack")
+        finally:
+            process.stdout.close()
+            status = process.wait()
+        if status != 0:
+            errors.seek(0)
+            raise git_failure(args, repo.path, status, errors.read())
+    if len(pack_start) < PACK_HEADER_LENGTH or not pack_start.startswith(b"PACK"):
+        raise DevkitError(f"git pack-objects in {repo.path} wrote no pack")
+    return _PackWritten(size=size, sha256=file_hash.hexdigest(),
+                        object_count=int.from_bytes(pack_start[8:12], "big"),
+                        pack_checksum=tail.hex())

@@ -1,0 +1,218 @@
+"""The bundle store: a folder holding a chain of links, each a git bundle plus its manifest.
+
+See docs/bundle-store.md for the format. A link becomes visible when its manifest
+`link-NNNN.json` exists; the manifest is always written after its bundle, atomically.
+"""
+
+import hashlib
+import json
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from devkit.bundle.bundlefile import HASH_LENGTHS
+from devkit.bundle.filesafety import exclusive_lock, write_atomically
+from devkit.bundle.refname import is_valid_refname
+from devkit.bundle.refstate import Head, RefState
+from devkit.errors import DevkitError
+
+FORMAT_NAME = "devkit-bundle-store"
+FORMAT_VERSION = 1
+LOCK_FILE = ".lock"
+_MANIFEST_NAME = re.compile(r"link-(\d{4,})\.json")
+_BUNDLE_FILE_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*\.bundle")
+
+
+class StoreError(DevkitError):
+    """The store is missing, malformed, incomplete, or of an unknown format version."""
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which optional ref namespaces the store carries."""
+
+    remotes: bool = False
+    stash: bool = False
+
+
+@dataclass(frozen=True)
+class Link:
+    """One link of the chain, as its manifest describes it."""
+
+    identity: str
+    sequence: int
+    created: str
+    bundle_file: str
+    size: int
+    sha256: str
+    pack_checksum: str
+    object_count: int
+    object_format: str
+    prerequisites: list[str]
+    state: RefState
+    selection: Selection
+    previous_manifest_sha256: str | None
+    manifest_sha256: str = ""  # the SHA-256 of the manifest file itself, filled in on load
+
+    @property
+    def manifest_file(self) -> str:
+        return manifest_name(self.sequence)
+
+
+def manifest_name(sequence: int) -> str:
+    return f"link-{sequence:04d}.json"
+
+
+def bundle_name(sequence: int) -> str:
+    return f"link-{sequence:04d}.bundle"
+
+
+def manifest_bytes(link: Link) -> bytes:
+    """The manifest of `link` as written to disk (JSON, keys in a fixed order)."""
+    document = {
+        "format": FORMAT_NAME,
+        "version": FORMAT_VERSION,
+        "identity": link.identity,
+        "sequence": link.sequence,
+        "created": link.created,
+        "previous_manifest_sha256": link.previous_manifest_sha256,
+        "bundle": {
+            "file": link.bundle_file,
+            "size": link.size,
+            "sha256": link.sha256,
+            "pack_checksum": link.pack_checksum,
+            "objects": link.object_count,
+            "object_format": link.object_format,
+        },
+        "prerequisites": link.prerequisites,
+        "selection": {"remotes": link.selection.remotes, "stash": link.selection.stash},
+        "head": ({"symref": link.state.head.symref} if link.state.head.symref
+                 else {"detached": link.state.head.detached}),
+        "refs": link.state.refs,
+        "peeled": link.state.peeled,
+    }
+    return (json.dumps(document, indent=1, ensure_ascii=False) + "\n").encode()
+
+
+def parse_manifest(data: bytes, where: str) -> Link:
+    """Read a manifest, checking its format version and every value before anything uses it."""
+    def bad(what: str) -> StoreError:
+        return StoreError(f"{where}: {what}")
+
+    try:
+        document = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise bad("manifest is not valid JSON (corrupt or truncated)") from None
+    if not isinstance(document, dict) or document.get("format") != FORMAT_NAME:
+        raise bad("not a devkit bundle-store manifest")
+    if document.get("version") != FORMAT_VERSION:
+        raise bad(f"unknown store format version {document.get('version')!r}; this devkit reads "
+                  f"version {FORMAT_VERSION}: upgrade devkit")
+    try:
+        bundle = document["bundle"]
+        object_format = bundle["object_format"]
+        if object_format not in HASH_LENGTHS:
+            raise bad(f"unknown object format {object_format!r}")
+        oid = re.compile(f"[0-9a-f]{{{2 * HASH_LENGTHS[object_format]}}}")
+
+        def object_id(value: object) -> str:
+            if not isinstance(value, str) or not oid.fullmatch(value):
+                raise bad(f"invalid object id {value!r}")
+            return value
+
+        def ref_name(value: object) -> str:
+            if not isinstance(value, str) or not is_valid_refname(value):
+                raise bad(f"invalid ref name {value!r}")
+            return value
+
+        refs = {ref_name(name): object_id(value) for name, value in document["refs"].items()}
+        peeled = {ref_name(name): (None if value is None else object_id(value))
+                  for name, value in document["peeled"].items()}
+        head_doc = document["head"]
+        if "symref" in head_doc:
+            head = Head(symref=ref_name(head_doc["symref"]))
+        else:
+            detached = head_doc["detached"]
+            head = Head(detached=None if detached is None else object_id(detached))
+        sequence = document["sequence"]
+        if not isinstance(sequence, int) or sequence < 1:
+            raise bad(f"invalid sequence number {sequence!r}")
+        previous = document["previous_manifest_sha256"]
+        if not _BUNDLE_FILE_NAME.fullmatch(str(bundle["file"])):
+            raise bad(f"invalid bundle file name {bundle['file']!r}")
+        return Link(
+            identity=str(document["identity"]),
+            sequence=sequence,
+            created=str(document["created"]),
+            bundle_file=str(bundle["file"]),
+            size=int(bundle["size"]),
+            sha256=str(bundle["sha256"]),
+            pack_checksum=str(bundle["pack_checksum"]),
+            object_count=int(bundle["objects"]),
+            object_format=object_format,
+            prerequisites=[object_id(value) for value in document["prerequisites"]],
+            state=RefState(refs=refs, peeled=peeled, head=head),
+            selection=Selection(remotes=bool(document["selection"]["remotes"]),
+                                stash=bool(document["selection"]["stash"])),
+            previous_manifest_sha256=None if previous is None else str(previous),
+            manifest_sha256=hashlib.sha256(data).hexdigest(),
+        )
+    except (KeyError, TypeError, AttributeError, ValueError) as error:
+        raise bad(f"manifest is missing or has a malformed field ({error})") from None
+
+
+class BundleStore:
+    """A store folder. Nothing is read until asked; `links()` loads and checks the manifests."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+
+    def exists(self) -> bool:
+        return self.path.is_dir()
+
+    def manifest_paths(self) -> dict[int, Path]:
+        """The manifests present, by sequence number."""
+        found = {}
+        for entry in self.path.iterdir():
+            match = _MANIFEST_NAME.fullmatch(entry.name)
+            if match:
+                found[int(match.group(1))] = entry
+        return dict(sorted(found.items()))
+
+    def links(self) -> list[Link]:
+        """Every link, in order; raises StoreError for a gap, a mixed chain, or a bad manifest."""
+        if not self.exists():
+            raise StoreError(f"{self.path} is not a bundle store (no such folder)")
+        links = []
+        for sequence, path in self.manifest_paths().items():
+            try:
+                data = path.read_bytes()
+            except OSError as error:
+                raise StoreError(f"{path}: cannot read: {error.strerror}") from None
+            link = parse_manifest(data, str(path))
+            if link.sequence != sequence:
+                raise StoreError(f"{path}: manifest says it is link {link.sequence}")
+            links.append(link)
+        for expected, link in enumerate(links, start=1):
+            if link.sequence != expected:
+                raise StoreError(f"{self.path}: link {expected} is missing "
+                                 f"(have {', '.join(str(k.sequence) for k in links)})")
+            if link.identity != links[0].identity:
+                raise StoreError(f"{self.path / link.manifest_file}: belongs to another "
+                                 f"repository (identity {link.identity}, not {links[0].identity})")
+        return links
+
+    def bundle_path(self, link: Link) -> Path:
+        return self.path / link.bundle_file
+
+    def write_manifest(self, link: Link) -> None:
+        """Write the manifest that makes `link` visible (its bundle must be in place)."""
+        data = manifest_bytes(link)
+        write_atomically(self.path / link.manifest_file, lambda stream: stream.write(data))
+
+    @contextmanager
+    def locked(self, holder: str) -> Iterator[None]:
+        with exclusive_lock(self.path / LOCK_FILE, f"store {self.path}", holder):
+            yield

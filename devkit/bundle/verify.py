@@ -1,0 +1,211 @@
+"""Offline checks of a bundle file or of a whole store, and optionally of a target's readiness.
+
+Nothing here needs a repository: the files are checked against the git bundle format and against
+their manifests, and the chain against itself. With a target repository, the prerequisites of
+the first link it lacks must be present there.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from devkit.bundle.bundlefile import BundleFormatError, BundleScan, scan_bundle
+from devkit.bundle.refstate import existing_objects
+from devkit.bundle.store import BundleStore, Link, StoreError, parse_manifest
+from devkit.bundle.target import applied_position, open_target
+from devkit.errors import DevkitError
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One failed check: the file it concerns and what is wrong."""
+
+    path: str
+    message: str
+
+
+@dataclass
+class VerifyReport:
+    checked: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    bytes_checked: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def fail(self, path: Path | str, message: str) -> None:
+        self.problems.append(Problem(str(path), message))
+
+
+Progress = Callable[[int, int], None]  # (bytes done, bytes in all)
+
+
+def verify_path(path: Path, target: Path | None = None,
+                progress: Progress | None = None) -> VerifyReport:
+    """Check a store folder or one bundle file; with `target`, that it can be applied there."""
+    path = Path(path)
+    if path.is_dir():
+        return verify_store(BundleStore(path), target, progress)
+    if not path.exists():
+        raise StoreError(f"{path} does not exist")
+    report = VerifyReport()
+    scan = _scan(path, report, _byte_progress(progress, 0, _size(path)))
+    if scan and target is not None:
+        _check_present(target, scan.header.prerequisites, path, report)
+    return report
+
+
+def verify_store(store: BundleStore, target: Path | None = None,
+                 progress: Progress | None = None) -> VerifyReport:
+    report = VerifyReport()
+    if not store.exists():
+        raise StoreError(f"{store.path} is not a bundle store (no such folder)")
+    links: list[Link] = []
+    for sequence, manifest_path in store.manifest_paths().items():
+        try:
+            link = parse_manifest(manifest_path.read_bytes(), str(manifest_path))
+        except StoreError as error:
+            report.fail(manifest_path, str(error).removeprefix(f"{manifest_path}: "))
+            continue
+        except OSError as error:
+            report.fail(manifest_path, f"cannot read: {error.strerror}")
+            continue
+        if link.sequence != sequence:
+            report.fail(manifest_path, f"manifest says it is link {link.sequence}")
+            continue
+        links.append(link)
+    if not links and not report.problems:
+        report.fail(store.path, "no links (no link-NNNN.json manifests)")
+    _check_chain(store, links, report)
+
+    total = sum(_size(store.bundle_path(link)) for link in links)
+    done = 0
+    for link in links:
+        bundle_path = store.bundle_path(link)
+        scan = _scan(bundle_path, report, _byte_progress(progress, done, total))
+        done += _size(bundle_path)
+        if scan:
+            _check_against_manifest(bundle_path, scan, link, report)
+    if target is not None and links and report.ok:
+        _check_target(store, links, target, report)
+    return report
+
+
+class LinkFileError(DevkitError):
+    """A link's bundle file is missing, corrupt, or does not match its manifest."""
+
+
+def check_link_file(store: BundleStore, link: Link) -> BundleScan:
+    """Scan one link's bundle and check it against its manifest; raise LinkFileError if bad."""
+    report = VerifyReport()
+    path = store.bundle_path(link)
+    scan = _scan(path, report, None)
+    if scan:
+        _check_against_manifest(path, scan, link, report)
+    if not report.ok:
+        problem = report.problems[0]
+        raise LinkFileError(f"{problem.path}: {problem.message}")
+    return scan
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _byte_progress(progress: Progress | None, offset: int, total: int):
+    if progress is None:
+        return None
+    return lambda done: progress(offset + done, total)
+
+
+def _scan(path: Path, report: VerifyReport, progress) -> BundleScan | None:
+    try:
+        scan = scan_bundle(path, progress)
+    except BundleFormatError as error:
+        report.fail(path, str(error).removeprefix(f"{path}: "))
+        return None
+    report.checked.append(str(path))
+    report.bytes_checked += scan.size
+    return scan
+
+
+def _check_chain(store: BundleStore, links: list[Link], report: VerifyReport) -> None:
+    """Identity, sequence, the manifest hash chain, and prerequisites against the previous state."""
+    previous: Link | None = None
+    for expected, link in enumerate(links, start=1):
+        where = store.path / link.manifest_file
+        if link.sequence != expected:
+            report.fail(where, f"chain is broken: link {expected} is missing")
+            return
+        if previous is None:
+            if link.prerequisites:
+                report.fail(where, "link 1 has prerequisites; it must be self-contained")
+        else:
+            if link.identity != previous.identity:
+                report.fail(where, f"belongs to another repository (identity {link.identity}, "
+                                   f"link {previous.sequence} has {previous.identity})")
+            if link.previous_manifest_sha256 != previous.manifest_sha256:
+                report.fail(where, f"does not follow link {previous.sequence}: the recorded "
+                                   f"hash of its manifest differs (altered or replaced)")
+            missing = set(link.prerequisites) - previous.state.commit_tips()
+            if missing:
+                report.fail(where, f"prerequisite {min(missing)} is not a commit of link "
+                                   f"{previous.sequence}'s ref state")
+        previous = link
+
+
+def _check_against_manifest(path: Path, scan: BundleScan, link: Link,
+                            report: VerifyReport) -> None:
+    expected = {
+        "size": (scan.size, link.size),
+        "SHA-256": (scan.sha256, link.sha256),
+        "pack checksum": (scan.pack_checksum, link.pack_checksum),
+        "object count": (scan.object_count, link.object_count),
+        "object format": (scan.header.object_format, link.object_format),
+    }
+    for what, (actual, recorded) in expected.items():
+        if actual != recorded:
+            report.fail(path, f"{what} does not match its manifest ({actual} != {recorded})")
+            return
+    if scan.header.prerequisites != link.prerequisites:
+        report.fail(path, "prerequisites in the header do not match the manifest")
+    for oid, name in scan.header.refs:
+        recorded = link.state.head_oid() if name == "HEAD" else link.state.refs.get(name)
+        if recorded != oid:
+            report.fail(path, f"header ref {name} does not match the manifest")
+            return
+
+
+def _check_target(store: BundleStore, links: list[Link], target: Path,
+                  report: VerifyReport) -> None:
+    """The prerequisites of the first link `target` still needs are present in it."""
+    try:
+        repo = open_target(target)
+    except DevkitError as error:
+        report.fail(target, str(error))
+        return
+    applied = applied_position(repo, links)
+    if applied < len(links):
+        link = links[applied]
+        _check_present_in(repo, link.prerequisites, store.bundle_path(link), report)
+
+
+def _check_present(target: Path, prerequisites: list[str], path: Path,
+                   report: VerifyReport) -> None:
+    try:
+        repo = open_target(target)
+    except DevkitError as error:
+        report.fail(target, str(error))
+        return
+    _check_present_in(repo, prerequisites, path, report)
+
+
+def _check_present_in(repo, prerequisites: list[str], path: Path, report: VerifyReport) -> None:
+    missing = set(prerequisites) - existing_objects(repo, set(prerequisites))
+    if missing:
+        report.fail(path, f"{len(missing)} prerequisite commit(s) missing in {repo.path}, "
+                          f"e.g. {min(missing)}")

@@ -1,0 +1,40 @@
+"""The `devkit` command: a click group whose subgroups live next to their domain.
+
+This is the one place where a `DevkitError` from the core becomes a `click.ClickException`: one
+line on stderr ("Error: ...") and the error's exit status, never a traceback.
+"""
+
+import click
+
+from devkit import __version__
+from devkit.bundle.cli import bundle
+from devkit.errors import DevkitError
+
+
+class _UserError(click.ClickException):
+    def __init__(self, error: DevkitError) -> None:
+        super().__init__(str(error))
+        self.exit_code = error.exit_code
+
+
+class DevkitGroup(click.Group):
+    """A click group that reports `DevkitError`s from any subcommand as clean CLI errors."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except DevkitError as error:
+            raise _UserError(error) from error
+
+
+@click.group(cls=DevkitGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="devkit")
+def cli() -> None:
+    """devkit: git bundle chains, an OCaml workflow for Neovim, exact algorithms."""
+
+
+cli.add_command(bundle)
+
+
+def main() -> None:
+    cli(prog_name="devkit")
