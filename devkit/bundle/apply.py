@@ -150,9 +150,7 @@ def _refuse_moving_checkout(repo: Repository, current: RefState, final: RefState
     """A non-bare target's checked-out commit must not change under its working tree."""
     if repo.bare:
         return
-    before = current.head_oid()
-    after = final.head_oid()
-    if before is not None and before != after:
+    if current.head_oid() != final.head_oid():
         raise ApplyRefused(f"{repo.path} has a working tree whose checked-out commit would "
                            f"change; apply into a bare repository (a missing target is created "
                            f"bare) or check out a branch the store does not move")
