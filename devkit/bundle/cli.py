@@ -213,12 +213,15 @@ def _link_json(store: BundleStore, link: Link, previous: Link | None = None) -> 
 @bundle.command(name="list")
 @click.argument("store", type=_path)
 @_json_option
-def list_links(store: Path, as_json: bool) -> None:
+@_quiet_option
+def list_links(store: Path, as_json: bool, quiet: bool) -> None:
     """Show the chain in STORE: each link's size, date, and refs added/moved/removed."""
     bundle_store = BundleStore(store)
     links = bundle_store.links()
     entries = [_link_json(bundle_store, link, links[i - 1] if i else None)
                for i, link in enumerate(links)]
+    if quiet:
+        return
     if as_json:
         click.echo(json.dumps(entries, indent=2))
         return
@@ -237,11 +240,14 @@ def list_links(store: Path, as_json: bool) -> None:
 @bundle.command()
 @click.argument("bundle_file", metavar="BUNDLE", type=_path)
 @_json_option
-def heads(bundle_file: Path, as_json: bool) -> None:
+@_quiet_option
+def heads(bundle_file: Path, as_json: bool, quiet: bool) -> None:
     """List the refs in one bundle file (its header), like `git bundle list-heads`."""
     if not bundle_file.is_file():
         raise DevkitError(f"{bundle_file} is not a file")
     header = read_header_file(bundle_file)
+    if quiet:
+        return
     if as_json:
         click.echo(json.dumps({"version": header.version,
                                "object_format": header.object_format,

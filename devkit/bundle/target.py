@@ -5,9 +5,8 @@ and is written after the refs, so after a crash it may lag behind them, never ru
 """
 
 from dataclasses import dataclass
-from pathlib import Path
 
-from devkit.bundle.gitrepo import Repository, open_repository
+from devkit.bundle.gitrepo import Repository
 from devkit.bundle.store import Link
 
 IDENTITY_KEY = "devkit.bundle.identity"
@@ -19,10 +18,6 @@ LOCK_FILE = "devkit-bundle-apply.lock"
 class ApplyRecord:
     identity: str | None
     sequence: int
-
-
-def open_target(path: Path) -> Repository:
-    return open_repository(path)
 
 
 def read_record(repo: Repository) -> ApplyRecord:

@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from devkit.bundle.bundlefile import BundleFormatError, BundleScan, scan_bundle
+from devkit.bundle.gitrepo import Repository, open_repository
 from devkit.bundle.refstate import existing_objects
 from devkit.bundle.store import BundleStore, Link, StoreError, parse_manifest
-from devkit.bundle.target import applied_position, open_target
+from devkit.bundle.target import applied_position
 from devkit.errors import DevkitError
 
 
@@ -49,18 +50,20 @@ def verify_path(path: Path, target: Path | None = None,
         return verify_store(BundleStore(path), target, progress)
     if not path.exists():
         raise StoreError(f"{path} does not exist")
+    repo = open_repository(target) if target is not None else None
     report = VerifyReport()
     scan = _scan(path, report, _byte_progress(progress, 0, _size(path)))
-    if scan and target is not None:
-        _check_present(target, scan.header.prerequisites, path, report)
+    if scan and repo is not None:
+        _check_present(repo, scan.header.prerequisites, path, report)
     return report
 
 
 def verify_store(store: BundleStore, target: Path | None = None,
                  progress: Progress | None = None) -> VerifyReport:
-    report = VerifyReport()
     if not store.exists():
         raise StoreError(f"{store.path} is not a bundle store (no such folder)")
+    repo = open_repository(target) if target is not None else None
+    report = VerifyReport()
     links: list[Link] = []
     for sequence, manifest_path in store.manifest_paths().items():
         try:
@@ -87,8 +90,12 @@ def verify_store(store: BundleStore, target: Path | None = None,
         done += _size(bundle_path)
         if scan:
             _check_against_manifest(bundle_path, scan, link, report)
-    if target is not None and links and report.ok:
-        _check_target(store, links, target, report)
+    if repo is not None and links and report.ok:
+        # The prerequisites of the first link the target still needs must be there.
+        applied = applied_position(repo, links)
+        if applied < len(links):
+            link = links[applied]
+            _check_present(repo, link.prerequisites, store.bundle_path(link), report)
     return report
 
 
@@ -180,31 +187,8 @@ def _check_against_manifest(path: Path, scan: BundleScan, link: Link,
             return
 
 
-def _check_target(store: BundleStore, links: list[Link], target: Path,
-                  report: VerifyReport) -> None:
-    """The prerequisites of the first link `target` still needs are present in it."""
-    try:
-        repo = open_target(target)
-    except DevkitError as error:
-        report.fail(target, str(error))
-        return
-    applied = applied_position(repo, links)
-    if applied < len(links):
-        link = links[applied]
-        _check_present_in(repo, link.prerequisites, store.bundle_path(link), report)
-
-
-def _check_present(target: Path, prerequisites: list[str], path: Path,
+def _check_present(repo: Repository, prerequisites: list[str], path: Path,
                    report: VerifyReport) -> None:
-    try:
-        repo = open_target(target)
-    except DevkitError as error:
-        report.fail(target, str(error))
-        return
-    _check_present_in(repo, prerequisites, path, report)
-
-
-def _check_present_in(repo, prerequisites: list[str], path: Path, report: VerifyReport) -> None:
     missing = set(prerequisites) - existing_objects(repo, set(prerequisites))
     if missing:
         report.fail(path, f"{len(missing)} prerequisite commit(s) missing in {repo.path}, "
