@@ -1,7 +1,8 @@
 """The `devkit` command: a click group whose subgroups live next to their domain.
 
-This is the one place where a `DevkitError` from the core becomes a `click.ClickException`: one
-line on stderr ("Error: ...") and the error's exit status, never a traceback.
+This is the one place where a `DevkitError` from the core (or an OSError from the file system)
+becomes a `click.ClickException`: one line on stderr ("Error: ...") and the error's exit
+status, never a traceback.
 """
 
 import click
@@ -12,9 +13,9 @@ from devkit.errors import DevkitError
 
 
 class _UserError(click.ClickException):
-    def __init__(self, error: DevkitError) -> None:
-        super().__init__(str(error))
-        self.exit_code = error.exit_code
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
 
 
 class DevkitGroup(click.Group):
@@ -24,7 +25,10 @@ class DevkitGroup(click.Group):
         try:
             return super().invoke(ctx)
         except DevkitError as error:
-            raise _UserError(error) from error
+            raise _UserError(str(error), error.exit_code) from error
+        except OSError as error:  # permissions, a full disk, a file where a folder should be
+            where = f"{error.filename}: " if error.filename else ""
+            raise _UserError(f"{where}{error.strerror or error}") from error
 
 
 @click.group(cls=DevkitGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -10,8 +10,9 @@ The order of work makes a crash at any point harmless and the rerun complete it:
 4. set every ref in one `git update-ref --stdin` transaction (start/prepare/commit), then HEAD;
 5. record the sequence applied in the target's config.
 
-A ref is "changed locally" when its value is neither the one of the last link applied nor the
-one of the newest link; so a run cut short between 4 and 5 is completed, not refused.
+A ref is "changed locally" when its value is none of its values in the link applied last and the
+links after it; so a run cut short between 4 and 5 is completed, not refused, even when newer
+links arrived in the meantime.
 """
 
 import os
@@ -19,13 +20,14 @@ import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 
 from devkit.bundle.filesafety import crash_point, exclusive_lock, fsync_directory
 from devkit.bundle.gitrepo import Repository, git_failure, init_bare_repository, open_repository
 from devkit.bundle.refstate import Head, RefState, existing_objects, read_ref_state
 from devkit.bundle.store import BundleStore, Link, StoreError
-from devkit.bundle.target import LOCK_FILE, applied_position, read_record, write_record
+from devkit.bundle.target import LOCK_FILE, applied_sequence, read_record, write_record
 from devkit.bundle.verify import check_link_file
 from devkit.errors import DevkitError
 
@@ -51,7 +53,8 @@ class ApplyPlan:
 
     target: Path
     create_target: bool
-    links: list[Link]
+    base: Link | None  # the link the target was at (None: none of this store's)
+    links: list[Link]  # the links whose objects it takes in
     updates: list[RefUpdate]
     head_before: Head
     head_after: Head
@@ -68,29 +71,42 @@ def apply_store(store_path: Path, target_path: Path, dry_run: bool = False,
                 force: bool = False, progress: bool = False) -> ApplyPlan:
     """Make `target_path` (created bare if missing) equal to the store's newest ref state."""
     store = BundleStore(store_path)
-    links = store.links()
-    if not links:
+    count = store.count()
+    if not count:
         raise StoreError(f"{store_path} holds no links; nothing to apply")
+    newest = store.link(count)
     target_path = Path(target_path)
     missing = not target_path.exists() or (target_path.is_dir() and not any(target_path.iterdir()))
-    if missing and dry_run:
-        return _plan(store, links, None, target_path, force, created=True)
-    repo = _create_target(target_path, links[0].object_format) if missing else \
-        open_repository(target_path)
+    if missing:
+        plan = _plan(store, newest, None, target_path, force, created=True)
+        if dry_run:
+            return plan
+        pack_offsets = _check_bundles(store, plan)  # before anything is created
+        repo = _create_target(target_path, newest.object_format)
+    else:
+        repo = open_repository(target_path)
     with exclusive_lock(repo.git_dir / LOCK_FILE, f"target {target_path}",
                         f"devkit bundle apply {store_path}"):
-        plan = _plan(store, links, repo, target_path, force, created=missing)
-        if dry_run or plan.up_to_date:
-            return plan
+        if not missing:
+            plan = _plan(store, newest, repo, target_path, force, created=False)
+            if dry_run or plan.up_to_date:
+                return plan
+            pack_offsets = _check_bundles(store, plan)
         for link in plan.links:
-            _take_objects(store, link, repo, progress)
+            _take_objects(store, link, pack_offsets[link.sequence], repo, progress)
         _check_connected(repo, plan)
         _update_refs(repo, plan.updates)
         if plan.head_before != plan.head_after:
             _set_head(repo, plan.head_after)
         crash_point("before recording the sequence applied")
-        write_record(repo, links[0].identity, plan.sequence)
+        write_record(repo, newest.identity, plan.sequence)
         return plan
+
+
+def _check_bundles(store: BundleStore, plan: ApplyPlan) -> dict[int, int]:
+    """Check every bundle the plan needs against its manifest; where each one's pack starts."""
+    return {link.sequence: check_link_file(store, link, previous).header.pack_offset
+            for previous, link in pairwise([plan.base, *plan.links])}
 
 
 def _create_target(path: Path, object_format: str) -> Repository:
@@ -108,28 +124,33 @@ def _create_target(path: Path, object_format: str) -> Repository:
     return open_repository(path)
 
 
-def _plan(store: BundleStore, links: list[Link], repo: Repository | None, target_path: Path,
+def _plan(store: BundleStore, newest: Link, repo: Repository | None, target_path: Path,
           force: bool, created: bool) -> ApplyPlan:
-    identity = links[0].identity
-    final = links[-1].state
+    """Check that applying is safe and work out what it changes."""
+    final = newest.state
     if repo is None:
-        current, applied, warnings = RefState(), 0, []
+        current, warnings, base, links = RefState(), [], None, store.links()
     else:
         record = read_record(repo)
-        if record.identity and record.identity != identity and not force:
+        if record.identity and record.identity != newest.identity and not force:
             raise ApplyRefused(f"{target_path} was filled from another store (identity "
-                               f"{record.identity}, this store is {identity}); --force replaces "
-                               f"its refs with this store's")
-        if record.identity == identity and record.sequence > len(links):
-            raise ApplyRefused(f"{target_path} has applied link {record.sequence} but {store.path} "
-                               f"only has {len(links)}: is this an older copy of the store?")
-        applied = applied_position(repo, links)
+                               f"{record.identity}, this store is {newest.identity}); --force "
+                               f"replaces its refs with this store's")
+        if record.identity == newest.identity and record.sequence > newest.sequence:
+            raise ApplyRefused(f"{target_path} has applied link {record.sequence} but "
+                               f"{store.path} only has {newest.sequence}: is this an older copy "
+                               f"of the store?")
+        applied = applied_sequence(record, newest)
+        links = store.links(start=max(applied, 1))
+        base, links = (links[0], links[1:]) if applied else (None, links)
         current = read_ref_state(repo, include_remotes=True, include_stash=True)
         warnings = []
-        base = links[applied - 1].state if applied else RefState()
-        changed = sorted(name for name in current.refs.keys() | base.refs.keys()
-                         if current.refs.get(name) not in (base.refs.get(name),
-                                                           final.refs.get(name)))
+        # A ref is unchanged locally when it holds its value of the link applied last, or of
+        # any later link (a run that was cut short may have set it so).
+        states = [base.state if base else RefState()] + [link.state for link in links]
+        names = current.refs.keys() | {name for state in states for name in state.refs}
+        changed = sorted(name for name in names if current.refs.get(name) not in
+                         {state.refs.get(name) for state in states})
         if changed and not force:
             shown = ", ".join(changed[:3]) + (f" and {len(changed) - 3} more" if
                                               len(changed) > 3 else "")
@@ -141,32 +162,39 @@ def _plan(store: BundleStore, links: list[Link], repo: Repository | None, target
     updates = [RefUpdate(name, current.refs.get(name), final.refs.get(name))
                for name in sorted(current.refs.keys() | final.refs.keys())
                if current.refs.get(name) != final.refs.get(name)]
-    return ApplyPlan(target=target_path, create_target=created, links=links[applied:],
+    return ApplyPlan(target=target_path, create_target=created, base=base, links=links,
                      updates=updates, head_before=current.head, head_after=final.head,
-                     sequence=len(links), warnings=warnings)
+                     sequence=newest.sequence, warnings=warnings)
 
 
 def _refuse_moving_checkout(repo: Repository, current: RefState, final: RefState) -> None:
-    """A non-bare target's checked-out commit must not change under its working tree."""
-    if repo.bare:
-        return
-    if current.head_oid() != final.head_oid():
+    """No working tree's checked-out commit may change under it (as `git fetch` refuses too)."""
+    if not repo.bare and current.head_oid() != final.head_oid():
         raise ApplyRefused(f"{repo.path} has a working tree whose checked-out commit would "
                            f"change; apply into a bare repository (a missing target is created "
                            f"bare) or check out a branch the store does not move")
+    if not (repo.git_dir / "worktrees").is_dir():
+        return
+    for entry in repo.git_text("worktree", "list", "--porcelain").split("\n\n"):
+        fields = dict(line.partition(" ")[::2] for line in entry.splitlines())
+        branch = fields.get("branch")
+        if branch and current.refs.get(branch) != final.refs.get(branch):
+            raise ApplyRefused(f"branch {branch} is checked out in the worktree "
+                               f"{fields.get('worktree')} and would move; check out another "
+                               f"branch there (or remove the worktree) before applying")
 
 
-def _take_objects(store: BundleStore, link: Link, repo: Repository, progress: bool) -> None:
-    """Check one link's bundle against its manifest, then index its pack into `repo`."""
+def _take_objects(store: BundleStore, link: Link, pack_offset: int, repo: Repository,
+                  progress: bool) -> None:
+    """Index one link's pack into `repo` (its prerequisites must be there already)."""
     path = store.bundle_path(link)
-    scan = check_link_file(store, link)
     missing = set(link.prerequisites) - existing_objects(repo, set(link.prerequisites))
     if missing:
         raise StoreError(f"{path}: {repo.path} lacks {len(missing)} prerequisite commit(s) of "
                          f"link {link.sequence}, e.g. {min(missing)}")
     args = ["index-pack", "--stdin", "--fix-thin"] + (["-v"] if progress else [])
     with open(path, "rb") as stream, tempfile.TemporaryFile() as errors:
-        stream.seek(scan.header.pack_offset)
+        stream.seek(pack_offset)
         process = repo.popen(*args, stdin=stream, stdout=subprocess.DEVNULL,
                              stderr=None if progress else errors)
         status = process.wait()

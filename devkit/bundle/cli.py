@@ -127,14 +127,13 @@ def update(source: Path, store: Path, include_remotes: bool | None,
     branches and a switched HEAD are all carried. When nothing changed, nothing is written.
     The namespaces chosen at `create` are kept unless --include-… options say otherwise.
     """
-    previous = None
+    selection = None
     if include_remotes is not None or include_stash is not None:
-        links = BundleStore(store).links()
-        previous = links[-1].selection if links else Selection()
-        previous = Selection(
-            remotes=previous.remotes if include_remotes is None else include_remotes,
-            stash=previous.stash if include_stash is None else include_stash)
-    result = update_store(source, store, previous, _show_progress(quiet, as_json))
+        kept = BundleStore(store).latest_selection()
+        selection = Selection(
+            remotes=kept.remotes if include_remotes is None else include_remotes,
+            stash=kept.stash if include_stash is None else include_stash)
+    result = update_store(source, store, selection, _show_progress(quiet, as_json))
     _report_snapshot(result, source, as_json, quiet)
 
 

@@ -1,8 +1,10 @@
 """Opening git repositories and running git.
 
-Repositories are opened with GitPython (its exceptions are translated here and nowhere else);
-git itself always runs as a subprocess with an argument list, in the repository's folder, with
-the environment's GIT_DIR-style overrides removed so that the path given is the repository used.
+git always runs as a subprocess with an argument list, in the repository's folder, with the
+environment's GIT_DIR-style overrides removed so that the path given is the repository used.
+A repository is opened with one `git rev-parse`, which also says whether it is bare or shallow
+and which object format it uses. GitPython creates new repositories; it is imported only there,
+because importing it takes longer (~85 ms) than everything most commands do.
 """
 
 import os
@@ -10,8 +12,6 @@ import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-
-import git as gitpython
 
 from devkit.errors import DevkitError
 
@@ -42,6 +42,8 @@ class Repository:
     path: Path
     git_dir: Path
     bare: bool
+    object_format: str = "sha1"
+    shallow: bool = False
 
     def git(self, *args: str, input: bytes | None = None,
             ok_codes: Sequence[int] = (0,)) -> subprocess.CompletedProcess:
@@ -71,13 +73,6 @@ class Repository:
         out = self.git_text("config", "--local", "--get", key, ok_codes=(0, 1))
         return out.strip() or None
 
-    def is_shallow(self) -> bool:
-        return (self.git_dir / "shallow").exists()
-
-    def object_format(self) -> str:
-        """'sha1' or 'sha256'."""
-        return self.git_text("rev-parse", "--show-object-format").strip() or "sha1"
-
 
 def git_failure(args: Sequence[str], where: Path, status: int, stderr: bytes) -> GitFailed:
     """A GitFailed naming the command and git's last meaningful line of stderr."""
@@ -88,26 +83,29 @@ def git_failure(args: Sequence[str], where: Path, status: int, stderr: bytes) ->
 
 
 def open_repository(path: Path) -> Repository:
-    """Open the repository at exactly `path` (a work tree or a bare repository)."""
-    try:
-        repo = gitpython.Repo(path, search_parent_directories=False)
-    except gitpython.NoSuchPathError:
-        raise NotARepository(f"{path} does not exist") from None
-    except gitpython.InvalidGitRepositoryError:
-        raise NotARepository(f"{path} is not a git repository") from None
-    try:
-        bare = repo.bare
-        root = Path(repo.git_dir if bare else repo.working_tree_dir)
-        git_dir = Path(repo.git_dir)
-    finally:
-        repo.close()
-    if root.resolve() != Path(path).resolve():
-        raise NotARepository(f"{path} is not the top of a git repository (that is {root})")
-    return Repository(path=root, git_dir=git_dir, bare=bare)
+    """Open the repository at exactly `path` (a work tree, a bare repository, or a .git folder)."""
+    path = Path(path)
+    if not path.is_dir():
+        raise NotARepository(f"{path} does not exist" if not path.exists()
+                             else f"{path} is not a git repository (not a folder)")
+    environment = _git_environment()
+    # Look at `path` itself only, never at the folders above it.
+    environment["GIT_CEILING_DIRECTORIES"] = str(path.absolute().parent)
+    process = subprocess.run(
+        ["git", "rev-parse", "--is-bare-repository", "--is-inside-work-tree",
+         "--absolute-git-dir", "--show-object-format", "--is-shallow-repository"],
+        cwd=path, capture_output=True, env=environment, check=False)
+    if process.returncode != 0:
+        raise NotARepository(f"{path} is not a git repository")
+    bare, _in_work_tree, git_dir, object_format, shallow = process.stdout.decode().split("\n")[:5]
+    return Repository(path=path, git_dir=Path(git_dir), bare=bare == "true",
+                      object_format=object_format, shallow=shallow == "true")
 
 
 def init_bare_repository(path: Path, object_format: str = "sha1") -> Repository:
     """Create a new bare repository at `path` and open it."""
+    import git as gitpython  # see the module docstring: imported where it is needed
+
     try:
         gitpython.Repo.init(path, bare=True, mkdir=True,
                             **{"object-format": object_format}).close()

@@ -3,10 +3,15 @@
 from dataclasses import dataclass, field
 
 from devkit.bundle.gitrepo import Repository
+from devkit.errors import DevkitError
 
 # Refs that are local bookkeeping rather than history, left out unless asked for.
 STASH = "refs/stash"
 REMOTES = "refs/remotes/"
+
+
+class UnsupportedRefName(DevkitError):
+    """A ref name that a store cannot carry exactly."""
 
 
 @dataclass(frozen=True)
@@ -74,21 +79,34 @@ def compare(old: RefState, new: RefState) -> RefChanges:
 def read_ref_state(repo: Repository, include_remotes: bool = False,
                    include_stash: bool = False) -> RefState:
     """The ref state of `repo`; refs/remotes/* and refs/stash only when asked for."""
-    listing = repo.git_text("for-each-ref", "--format=%(objectname) %(objecttype) %(refname)",
-                            "refs/")
+    listing = repo.git(
+        "for-each-ref", "--format=%(objectname) %(objecttype) %(*objectname) %(*objecttype) "
+        "%(refname)", "refs/").stdout
     refs: dict[str, str] = {}
-    not_commits: list[str] = []
-    for line in listing.splitlines():
-        oid, kind, name = line.split(" ", 2)
+    peeled: dict[str, str | None] = {}
+    tags_of_tags: list[str] = []
+    for raw_line in listing.splitlines():
+        try:
+            line = raw_line.decode("utf-8")
+        except UnicodeDecodeError:
+            name = raw_line.split(b" ", 4)[-1].decode(errors="replace")
+            raise UnsupportedRefName(
+                f"ref {name!r} in {repo.path} is not valid UTF-8, which bundle stores cannot "
+                f"record; rename it (e.g. `git branch -m`) first") from None
+        oid, kind, target, target_kind, name = line.split(" ", 4)
         if (name == STASH and not include_stash) or (
                 name.startswith(REMOTES) and not include_remotes):
             continue
         refs[name] = oid
-        if kind != "commit":
-            not_commits.append(name)
-    peeled = peel_to_commits(repo, [refs[name] for name in not_commits])
-    return RefState(refs=refs, peeled={name: peeled[refs[name]] for name in not_commits},
-                    head=read_head(repo))
+        if kind == "commit":
+            continue
+        if target_kind == "tag":
+            tags_of_tags.append(name)  # %(*…) peels one level only
+        peeled[name] = target if target_kind == "commit" else None
+    if tags_of_tags:
+        commits = peel_to_commits(repo, [refs[name] for name in tags_of_tags])
+        peeled.update({name: commits[refs[name]] for name in tags_of_tags})
+    return RefState(refs=refs, peeled=peeled, head=read_head(repo))
 
 
 def read_head(repo: Repository) -> Head:

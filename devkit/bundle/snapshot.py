@@ -74,16 +74,18 @@ def create_store(source: Path, store_path: Path, selection: Selection | None = N
     selection = selection or Selection()
     repo = _open_source(source)
     store = BundleStore(store_path)
+    if store.path.exists() and not store.path.is_dir():
+        raise StoreError(f"{store_path} exists and is not a folder; choose a new folder")
     store.path.mkdir(parents=True, exist_ok=True)
     with store.locked(f"devkit bundle create --repo {source}"):
         state = read_ref_state(repo, selection.remotes, selection.stash)
         if not state.refs:
             raise SourceError(f"{source} has no refs to bundle (make a commit first)")
-        if store.manifest_paths():
-            links = store.links()
-            if len(links) == 1 and _same_state(links[0].state, state):
+        count = store.count()
+        if count:
+            if count == 1 and _same_state(store.link(1).state, state):
                 return SnapshotResult(store, None, compare(state, state), _warnings(repo))
-            raise StoreError(f"{store_path} already holds a bundle store ({len(links)} links); "
+            raise StoreError(f"{store_path} already holds a bundle store ({count} links); "
                              f"use `devkit bundle update` to add to it")
         unexpected = sorted(entry.name for entry in store.path.iterdir()
                             if not _CREATE_LEFTOVERS.fullmatch(entry.name))
@@ -106,21 +108,21 @@ def update_store(source: Path, store_path: Path, selection: Selection | None = N
     if not store.exists():
         raise StoreError(f"{store_path} does not exist; start a store with `devkit bundle create`")
     with store.locked(f"devkit bundle update --repo {source}"):
-        links = store.links()
-        if not links:
+        count = store.count()
+        if not count:
             raise StoreError(f"{store_path} holds no links; start it with `devkit bundle create`")
-        previous = links[-1]
+        previous = store.link(count)
         selection = selection or previous.selection
-        if repo.object_format() != previous.object_format:
-            raise SourceError(f"{source} uses {repo.object_format()} object ids but the store "
+        if repo.object_format != previous.object_format:
+            raise SourceError(f"{source} uses {repo.object_format} object ids but the store "
                               f"holds {previous.object_format}: not the same repository")
         state = read_ref_state(repo, selection.remotes, selection.stash)
         changes = compare(previous.state, state)
         if _same_state(previous.state, state):
-            return SnapshotResult(store, None, changes, _warnings(repo))
+            return SnapshotResult(store, None, changes)
         remove_stale_temporaries(store.path)
         link = _write_link(repo, store, previous, state, previous.identity, selection, progress)
-        return SnapshotResult(store, link, changes, _warnings(repo))
+        return SnapshotResult(store, link, changes)
 
 
 def _same_state(old: RefState, new: RefState) -> bool:
@@ -129,7 +131,7 @@ def _same_state(old: RefState, new: RefState) -> bool:
 
 def _open_source(source: Path) -> Repository:
     repo = open_repository(source)
-    if repo.is_shallow():
+    if repo.shallow:
         raise SourceError(f"{source} is a shallow clone: its history is incomplete, so no bundle "
                           f"of it can be applied elsewhere; run `git fetch --unshallow` first")
     return repo
@@ -163,9 +165,13 @@ def _write_link(repo: Repository, store: BundleStore, previous: Link | None, sta
     known = existing_objects(repo, old_values)
     old_tips = previous.state.commit_tips() if previous else set()
     prerequisites = sorted(known & old_tips)
-    if previous and old_tips and not prerequisites:
-        raise SourceError(f"{repo.path} has none of the commits the store's last link recorded: "
-                          f"it is not the repository this store was made from")
+    if previous is None:
+        roots = root_commits(repo, state)
+    else:
+        roots = previous.roots
+        if old_tips and not prerequisites and not existing_objects(repo, set(roots)):
+            raise SourceError(f"{repo.path} has none of the commits of the store's history: it "
+                              f"is not the repository this store was made from")
     changed = compare(previous.state if previous else RefState(), state)
     header_refs = [(oid, name) for name, oid in sorted(state.refs.items())
                    if name in changed.added or name in changed.moved]
@@ -173,7 +179,7 @@ def _write_link(repo: Repository, store: BundleStore, previous: Link | None, sta
     if head_oid:
         header_refs.insert(0, (head_oid, "HEAD"))
     wanted = set(state.refs.values()) | ({head_oid} if head_oid else set())
-    object_format = repo.object_format()
+    object_format = repo.object_format
     header = header_bytes(prerequisites, header_refs, object_format)
 
     bundle_path = store.path / bundle_name(sequence)
@@ -193,10 +199,18 @@ def _write_link(repo: Repository, store: BundleStore, previous: Link | None, sta
         state=state,
         selection=selection,
         previous_manifest_sha256=previous.manifest_sha256 if previous else None,
+        roots=roots,
     )
     crash_point(f"before manifest {manifest_name(sequence)}")
     store.write_manifest(link)
     return link
+
+
+def root_commits(repo: Repository, state: RefState) -> list[str]:
+    """The commits without parents in the history of `state`."""
+    tips = "".join(f"{oid}\n" for oid in sorted(state.commit_tips()))
+    return sorted(repo.git_text("rev-list", "--max-parents=0", "--stdin",
+                                input=tips.encode()).split())
 
 
 def _write_bundle(repo: Repository, stream: BinaryIO, header: bytes, include: list[str],

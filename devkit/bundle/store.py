@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 
 from devkit.bundle.bundlefile import HASH_LENGTHS
@@ -54,6 +55,7 @@ class Link:
     state: RefState
     selection: Selection
     previous_manifest_sha256: str | None
+    roots: list[str]  # the root commits of the history link 1 carried: the repository's mark
     manifest_sha256: str = ""  # the SHA-256 of the manifest file itself, filled in on load
 
     @property
@@ -87,6 +89,7 @@ def manifest_bytes(link: Link) -> bytes:
             "object_format": link.object_format,
         },
         "prerequisites": link.prerequisites,
+        "roots": link.roots,
         "selection": {"remotes": link.selection.remotes, "stash": link.selection.stash},
         "head": ({"symref": link.state.head.symref} if link.state.head.symref
                  else {"detached": link.state.head.detached}),
@@ -157,6 +160,7 @@ def parse_manifest(data: bytes, where: str) -> Link:
             selection=Selection(remotes=bool(document["selection"]["remotes"]),
                                 stash=bool(document["selection"]["stash"])),
             previous_manifest_sha256=None if previous is None else str(previous),
+            roots=[object_id(value) for value in document["roots"]],
             manifest_sha256=hashlib.sha256(data).hexdigest(),
         )
     except (KeyError, TypeError, AttributeError, ValueError) as error:
@@ -164,7 +168,7 @@ def parse_manifest(data: bytes, where: str) -> Link:
 
 
 class BundleStore:
-    """A store folder. Nothing is read until asked; `links()` loads and checks the manifests."""
+    """A store folder. Nothing is read until asked for; `links()` reads and checks manifests."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
@@ -181,28 +185,51 @@ class BundleStore:
                 found[int(match.group(1))] = entry
         return dict(sorted(found.items()))
 
-    def links(self) -> list[Link]:
-        """Every link, in order; raises StoreError for a gap, a mixed chain, or a bad manifest."""
+    def count(self) -> int:
+        """How many links the store has (0 for none); raises StoreError for a gap in the chain."""
         if not self.exists():
             raise StoreError(f"{self.path} is not a bundle store (no such folder)")
-        links = []
-        for sequence, path in self.manifest_paths().items():
-            try:
-                data = path.read_bytes()
-            except OSError as error:
-                raise StoreError(f"{path}: cannot read: {error.strerror}") from None
-            link = parse_manifest(data, str(path))
-            if link.sequence != sequence:
-                raise StoreError(f"{path}: manifest says it is link {link.sequence}")
-            links.append(link)
-        for expected, link in enumerate(links, start=1):
-            if link.sequence != expected:
-                raise StoreError(f"{self.path}: link {expected} is missing "
-                                 f"(have {', '.join(str(k.sequence) for k in links)})")
-            if link.identity != links[0].identity:
-                raise StoreError(f"{self.path / link.manifest_file}: belongs to another "
-                                 f"repository (identity {link.identity}, not {links[0].identity})")
+        sequences = list(self.manifest_paths())
+        if sequences != list(range(1, len(sequences) + 1)):
+            missing = min(set(range(1, sequences[-1] + 1)) - set(sequences))
+            raise StoreError(f"{self.path}: link {missing} is missing "
+                             f"(have {', '.join(map(str, sequences))})")
+        return len(sequences)
+
+    def link(self, sequence: int) -> Link:
+        """Read and check the manifest of one link."""
+        path = self.path / manifest_name(sequence)
+        try:
+            data = path.read_bytes()
+        except OSError as error:
+            raise StoreError(f"{path}: cannot read: {error.strerror}") from None
+        link = parse_manifest(data, str(path))
+        if link.sequence != sequence:
+            raise StoreError(f"{path}: manifest says it is link {link.sequence}")
+        return link
+
+    def links(self, start: int = 1) -> list[Link]:
+        """Links `start` to the newest, in order, checked to form one unbroken chain.
+
+        Only the manifests asked for are read, so work on the newest links does not grow with
+        the length of the chain.
+        """
+        links = [self.link(sequence) for sequence in range(start, self.count() + 1)]
+        for previous, link in pairwise(links):
+            where = self.path / link.manifest_file
+            if link.identity != previous.identity:
+                raise StoreError(f"{where}: belongs to another repository (identity "
+                                 f"{link.identity}, link {previous.sequence} has "
+                                 f"{previous.identity})")
+            if link.previous_manifest_sha256 != previous.manifest_sha256:
+                raise StoreError(f"{where}: does not follow link {previous.sequence} (the "
+                                 f"recorded hash of its manifest differs: altered or replaced)")
         return links
+
+    def latest_selection(self) -> Selection:
+        """The ref namespaces the newest link carries (the defaults for an empty store)."""
+        count = self.count()
+        return self.link(count).selection if count else Selection()
 
     def bundle_path(self, link: Link) -> Path:
         return self.path / link.bundle_file

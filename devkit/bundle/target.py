@@ -21,9 +21,12 @@ class ApplyRecord:
 
 
 def read_record(repo: Repository) -> ApplyRecord:
-    identity = repo.config_get(IDENTITY_KEY)
-    sequence = repo.config_get(SEQUENCE_KEY)
-    return ApplyRecord(identity, int(sequence) if sequence and sequence.isdigit() else 0)
+    listing = repo.git_text("config", "--local", "--get-regexp", r"^devkit\.bundle\.",
+                            ok_codes=(0, 1))
+    values = dict(line.partition(" ")[::2] for line in listing.splitlines())
+    sequence = values.get(SEQUENCE_KEY, "")
+    return ApplyRecord(values.get(IDENTITY_KEY) or None,
+                       int(sequence) if sequence.isdigit() else 0)
 
 
 def write_record(repo: Repository, identity: str, sequence: int) -> None:
@@ -31,9 +34,8 @@ def write_record(repo: Repository, identity: str, sequence: int) -> None:
     repo.git("config", "--local", SEQUENCE_KEY, str(sequence))
 
 
-def applied_position(repo: Repository, links: list[Link]) -> int:
-    """How many links of this chain the target has applied (0 for another store's target)."""
-    record = read_record(repo)
-    if not links or record.identity != links[0].identity:
+def applied_sequence(record: ApplyRecord, newest: Link) -> int:
+    """How many links of `newest`'s chain the target has applied (0 for another store's)."""
+    if record.identity != newest.identity:
         return 0
-    return min(record.sequence, len(links))
+    return min(record.sequence, newest.sequence)

@@ -13,7 +13,7 @@ from devkit.bundle.bundlefile import BundleFormatError, BundleScan, scan_bundle
 from devkit.bundle.gitrepo import Repository, open_repository
 from devkit.bundle.refstate import existing_objects
 from devkit.bundle.store import BundleStore, Link, StoreError, parse_manifest
-from devkit.bundle.target import applied_position
+from devkit.bundle.target import applied_sequence, read_record
 from devkit.errors import DevkitError
 
 
@@ -84,15 +84,17 @@ def verify_store(store: BundleStore, target: Path | None = None,
 
     total = sum(_size(store.bundle_path(link)) for link in links)
     done = 0
+    by_sequence = {link.sequence: link for link in links}
     for link in links:
         bundle_path = store.bundle_path(link)
         scan = _scan(bundle_path, report, _byte_progress(progress, done, total))
         done += _size(bundle_path)
-        if scan:
-            _check_against_manifest(bundle_path, scan, link, report)
+        previous = by_sequence.get(link.sequence - 1)
+        if scan and (previous or link.sequence == 1):
+            _check_against_manifest(bundle_path, scan, link, previous, report)
     if repo is not None and links and report.ok:
         # The prerequisites of the first link the target still needs must be there.
-        applied = applied_position(repo, links)
+        applied = applied_sequence(read_record(repo), links[-1])
         if applied < len(links):
             link = links[applied]
             _check_present(repo, link.prerequisites, store.bundle_path(link), report)
@@ -103,13 +105,14 @@ class LinkFileError(DevkitError):
     """A link's bundle file is missing, corrupt, or does not match its manifest."""
 
 
-def check_link_file(store: BundleStore, link: Link) -> BundleScan:
-    """Scan one link's bundle and check it against its manifest; raise LinkFileError if bad."""
+def check_link_file(store: BundleStore, link: Link, previous: Link | None) -> BundleScan:
+    """Scan one link's bundle and check it against its manifest (and the previous link's);
+    raise LinkFileError if anything is wrong."""
     report = VerifyReport()
     path = store.bundle_path(link)
     scan = _scan(path, report, None)
     if scan:
-        _check_against_manifest(path, scan, link, report)
+        _check_against_manifest(path, scan, link, previous, report)
     if not report.ok:
         problem = report.problems[0]
         raise LinkFileError(f"{problem.path}: {problem.message}")
@@ -165,8 +168,13 @@ def _check_chain(store: BundleStore, links: list[Link], report: VerifyReport) ->
         previous = link
 
 
-def _check_against_manifest(path: Path, scan: BundleScan, link: Link,
+def _check_against_manifest(path: Path, scan: BundleScan, link: Link, previous: Link | None,
                             report: VerifyReport) -> None:
+    """The file is the one the manifest describes, and the manifest's refs follow from it.
+
+    A link's header names every ref that was added or moved, so every other ref of its state
+    must have the value it had in the previous link's state.
+    """
     expected = {
         "size": (scan.size, link.size),
         "SHA-256": (scan.sha256, link.sha256),
@@ -180,10 +188,18 @@ def _check_against_manifest(path: Path, scan: BundleScan, link: Link,
             return
     if scan.header.prerequisites != link.prerequisites:
         report.fail(path, "prerequisites in the header do not match the manifest")
+    in_header = {}
     for oid, name in scan.header.refs:
         recorded = link.state.head_oid() if name == "HEAD" else link.state.refs.get(name)
         if recorded != oid:
             report.fail(path, f"header ref {name} does not match the manifest")
+            return
+        in_header[name] = oid
+    before = previous.state.refs if previous else {}
+    for name, oid in link.state.refs.items():
+        if name not in in_header and before.get(name) != oid:
+            report.fail(path, f"manifest ref {name} is neither in the bundle header nor "
+                              f"unchanged since the previous link (manifest altered?)")
             return
 
 
