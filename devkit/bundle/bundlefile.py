@@ -159,15 +159,18 @@ def scan_bundle(path: Path, progress: Callable[[int], None] | None = None) -> Bu
         pack_hash.update(pack_head)
         held_back = b""  # the last bytes read, which may be the trailing checksum
         size = header.pack_offset + PACK_HEADER_LENGTH
-        while chunk := stream.read(_CHUNK):
+        buffer = bytearray(_CHUNK)  # reused: no new 4 MiB object for every read
+        view = memoryview(buffer)
+        while length := stream.readinto(buffer):
+            chunk = view[:length]
             file_hash.update(chunk)
-            size += len(chunk)
-            if len(chunk) >= checksum_length:
+            size += length
+            if length >= checksum_length:
                 pack_hash.update(held_back)
-                pack_hash.update(memoryview(chunk)[:-checksum_length])
-                held_back = chunk[-checksum_length:]
+                pack_hash.update(chunk[:-checksum_length])
+                held_back = bytes(chunk[-checksum_length:])
             else:
-                held_back += chunk
+                held_back += bytes(chunk)
                 pack_hash.update(held_back[:-checksum_length])
                 held_back = held_back[-checksum_length:]
             if progress:
