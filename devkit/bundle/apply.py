@@ -8,7 +8,8 @@ The order of work makes a crash at any point harmless and the rerun complete it:
    bundle, without touching any ref);
 3. check that the new ref values are connected (every object they reach is present);
 4. set every ref in one `git update-ref --stdin` transaction (start/prepare/commit), then HEAD;
-5. record the sequence applied in the target's config.
+5. record the sequence applied in the target's config, and let git's automatic maintenance
+   consolidate packs as `git fetch` would.
 
 A ref is "changed locally" when its value is none of its values in the link applied last and the
 links after it; so a run cut short between 4 and 5 is completed, not refused, even when newer
@@ -100,6 +101,8 @@ def apply_store(store_path: Path, target_path: Path, dry_run: bool = False,
             _set_head(repo, plan.head_after)
         crash_point("before recording the sequence applied")
         write_record(repo, newest.identity, plan.sequence)
+        # As `git fetch` does: consolidate packs when enough have piled up (gc.auto settings).
+        repo.git("maintenance", "run", "--auto", "--quiet", ok_codes=range(256))
         return plan
 
 

@@ -353,6 +353,26 @@ def test_stale_target_lock_of_a_killed_apply_does_not_block_the_rerun(scenario):
     assert_same_repository(scenario.source.path, target)
 
 
+def test_apply_killed_while_creating_the_target_leaves_nothing_beside_it(scenario):
+    """The scratch repository a killed `apply` was preparing does not stay beside the target.
+
+    A missing target is made as `.NAME.devkit-init-*/repo` next to it and renamed into place; a
+    kill before the rename leaves that folder, and the rerun must not leave it behind for good.
+    """
+    folder = scenario.root / "mirrors"
+    folder.mkdir()
+    args = ("apply", str(scenario.store2), "--repo", str(folder / "project.git"))
+    killed = devkit_bundle(*args, crash_at=1)  # before moving the new target into place
+    assert killed.returncode == KILLED, killed.stderr
+    assert [path.name.startswith(".project.git.devkit-init-") for path in folder.iterdir()] \
+        == [True]
+
+    rerun = devkit_bundle(*args)
+    assert rerun.returncode == 0, rerun.stderr
+    assert_same_repository(scenario.source.path, folder / "project.git")
+    assert sorted(path.name for path in folder.iterdir()) == ["project.git"]
+
+
 def assert_lock_free(lock: Path) -> None:
     with open(lock, "rb") as stream:
         fcntl.flock(stream.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)  # BlockingIOError if held
