@@ -113,18 +113,37 @@ def _check_bundles(store: BundleStore, plan: ApplyPlan) -> dict[int, int]:
 
 
 def _create_target(path: Path, object_format: str) -> Repository:
-    """A new bare repository at `path`, made beside it and renamed into place (crash-safe)."""
+    """A new bare repository at `path`, made beside it and renamed into place (crash-safe).
+
+    The scratch folder is named after this process; ones left by killed processes are removed.
+    """
     path = path.absolute()
     path.parent.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix=f".{path.name}.devkit-init-", dir=path.parent))
+    prefix = f".{path.name}.devkit-init-"
+    for leftover in path.parent.glob(f"{prefix}*"):
+        pid = leftover.name.removeprefix(prefix)
+        if pid.isdigit() and not _process_exists(int(pid)):
+            shutil.rmtree(leftover, ignore_errors=True)
+    scratch = path.parent / f"{prefix}{os.getpid()}"
+    shutil.rmtree(scratch, ignore_errors=True)
     try:
-        init_bare_repository(scratch / "repo", object_format)
+        init_bare_repository(scratch, object_format)
         crash_point("before moving the new target into place")
-        os.rename(scratch / "repo", path)
+        os.rename(scratch, path)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     fsync_directory(path.parent)
     return open_repository(path)
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _plan(store: BundleStore, newest: Link, repo: Repository | None, target_path: Path,

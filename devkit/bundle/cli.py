@@ -117,10 +117,13 @@ def create(source: Path, store: Path, include_remotes: bool | None,
               help="The repository the store was made from.")
 @click.argument("store", type=_path)
 @_selection_options
+@click.option("--force", is_flag=True,
+              help="Accept a repository that shares no commit with the store (its whole "
+                   "history rewritten): the link then carries everything.")
 @_json_option
 @_quiet_option
 def update(source: Path, store: Path, include_remotes: bool | None,
-           include_stash: bool | None, as_json: bool, quiet: bool) -> None:
+           include_stash: bool | None, force: bool, as_json: bool, quiet: bool) -> None:
     """Append the next link to STORE: everything new since the last link.
 
     New commits, branches and tags (even on old commits), deleted refs, rewound or rewritten
@@ -133,7 +136,7 @@ def update(source: Path, store: Path, include_remotes: bool | None,
         selection = Selection(
             remotes=kept.remotes if include_remotes is None else include_remotes,
             stash=kept.stash if include_stash is None else include_stash)
-    result = update_store(source, store, selection, _show_progress(quiet, as_json))
+    result = update_store(source, store, selection, _show_progress(quiet, as_json), force)
     _report_snapshot(result, source, as_json, quiet)
 
 

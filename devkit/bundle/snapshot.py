@@ -98,10 +98,11 @@ def create_store(source: Path, store_path: Path, selection: Selection | None = N
 
 
 def update_store(source: Path, store_path: Path, selection: Selection | None = None,
-                 progress: bool = False) -> SnapshotResult:
+                 progress: bool = False, force: bool = False) -> SnapshotResult:
     """Append the next link to the store; write nothing when the source has not changed.
 
-    `selection` None keeps the namespaces the store already carries.
+    `selection` None keeps the namespaces the store already carries. `force` accepts a source
+    that shares no commit with the store (a history rewritten from its root commits).
     """
     repo = _open_source(source)
     store = BundleStore(store_path)
@@ -121,7 +122,8 @@ def update_store(source: Path, store_path: Path, selection: Selection | None = N
         if _same_state(previous.state, state):
             return SnapshotResult(store, None, changes)
         remove_stale_temporaries(store.path)
-        link = _write_link(repo, store, previous, state, previous.identity, selection, progress)
+        link = _write_link(repo, store, previous, state, previous.identity, selection, progress,
+                           force)
         return SnapshotResult(store, link, changes)
 
 
@@ -154,7 +156,8 @@ def _warnings(repo: Repository) -> list[str]:
 
 
 def _write_link(repo: Repository, store: BundleStore, previous: Link | None, state: RefState,
-                identity: str, selection: Selection, progress: bool) -> Link:
+                identity: str, selection: Selection, progress: bool,
+                force: bool = False) -> Link:
     """Write the bundle for `state` (relative to `previous`), then the manifest that shows it."""
     sequence = previous.sequence + 1 if previous else 1
     old_values: set[str] = set(previous.state.refs.values()) if previous else set()
@@ -170,8 +173,12 @@ def _write_link(repo: Repository, store: BundleStore, previous: Link | None, sta
     else:
         roots = previous.roots
         if old_tips and not prerequisites and not existing_objects(repo, set(roots)):
-            raise SourceError(f"{repo.path} has none of the commits of the store's history: it "
-                              f"is not the repository this store was made from")
+            if not force:
+                raise SourceError(
+                    f"{repo.path} has none of the commits of the store's history: it is not the "
+                    f"repository this store was made from, or its whole history was rewritten "
+                    f"(then --force writes a self-contained link)")
+            roots = root_commits(repo, state)
     changed = compare(previous.state if previous else RefState(), state)
     header_refs = [(oid, name) for name, oid in sorted(state.refs.items())
                    if name in changed.added or name in changed.moved]

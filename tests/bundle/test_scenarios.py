@@ -706,6 +706,32 @@ def test_update_from_another_repository_is_refused(chain, tmp_path):
     assert store_files(chain.store) == before
 
 
+def test_history_rewritten_from_the_root_needs_force(tmp_path):
+    """A source whose every commit was rewritten looks like another repository; --force takes it.
+
+    The forced link carries everything, and a target at the previous link ends up equal.
+    """
+    src = SourceRepo(tmp_path / "src")
+    work(src, "root")
+    create_store(src.path, tmp_path / "store")
+    apply_store(tmp_path / "store", tmp_path / "target")
+    src.git("commit", "-q", "--amend", "-m", "root, rewritten")
+    src.git("reflog", "expire", "--expire=now", "--all")
+    src.git("gc", "-q", "--prune=now")
+    before = store_files(tmp_path / "store")
+
+    with pytest.raises(SourceError, match="--force"):
+        update_store(src.path, tmp_path / "store")
+    assert store_files(tmp_path / "store") == before
+
+    result = update_store(src.path, tmp_path / "store", force=True)
+    assert result.link is not None and result.link.prerequisites == []
+    apply_store(tmp_path / "store", tmp_path / "target")
+    assert_same_repository(src.path, tmp_path / "target")
+    apply_store(tmp_path / "store", tmp_path / "fresh")
+    assert_same_repository(src.path, tmp_path / "fresh")
+
+
 def non_bare_copy(bare: Path, worktree: Path) -> Path:
     """A repository with a working tree holding what the bare `bare` holds, checked out."""
     shutil.copytree(bare, worktree / ".git", symlinks=True)
