@@ -25,7 +25,13 @@ from itertools import pairwise
 from pathlib import Path
 
 from devkit.bundle.filesafety import crash_point, exclusive_lock, fsync_directory
-from devkit.bundle.gitrepo import Repository, git_failure, init_bare_repository, open_repository
+from devkit.bundle.gitrepo import (
+    GitFailed,
+    Repository,
+    git_failure,
+    init_bare_repository,
+    open_repository,
+)
 from devkit.bundle.refstate import Head, RefState, existing_objects, read_ref_state
 from devkit.bundle.store import BundleStore, Link, StoreError
 from devkit.bundle.target import LOCK_FILE, applied_sequence, read_record, write_record
@@ -80,19 +86,24 @@ def apply_store(store_path: Path, target_path: Path, dry_run: bool = False,
     missing = not target_path.exists() or (target_path.is_dir() and not any(target_path.iterdir()))
     if missing:
         plan = _plan(store, newest, None, target_path, force, created=True)
+        pack_offsets = _check_bundles(store, plan)  # before anything is created
         if dry_run:
             return plan
-        pack_offsets = _check_bundles(store, plan)  # before anything is created
         repo = _create_target(target_path, newest.object_format)
     else:
         repo = open_repository(target_path)
-    with exclusive_lock(repo.git_dir / LOCK_FILE, f"target {target_path}",
+        if repo.linked_worktree:
+            raise ApplyRefused(f"{target_path} is a linked worktree; apply into the repository "
+                               f"itself ({repo.common_dir})")
+    with exclusive_lock(repo.common_dir / LOCK_FILE, f"target {target_path}",
                         f"devkit bundle apply {store_path}"):
         if not missing:
             plan = _plan(store, newest, repo, target_path, force, created=False)
-            if dry_run or plan.up_to_date:
+            if plan.up_to_date:
                 return plan
             pack_offsets = _check_bundles(store, plan)
+            if dry_run:
+                return plan
         for link in plan.links:
             _take_objects(store, link, pack_offsets[link.sequence], repo, progress)
         _check_connected(repo, plan)
@@ -101,8 +112,10 @@ def apply_store(store_path: Path, target_path: Path, dry_run: bool = False,
             _set_head(repo, plan.head_after)
         crash_point("before recording the sequence applied")
         write_record(repo, newest.identity, plan.sequence)
-        # As `git fetch` does: consolidate packs when enough have piled up (gc.auto settings).
-        repo.git("maintenance", "run", "--auto", "--quiet", ok_codes=range(256))
+        try:  # as `git fetch` does: consolidate packs when enough have piled up (gc.auto)
+            repo.git("maintenance", "run", "--auto", "--quiet")
+        except GitFailed:
+            pass  # the apply itself is complete; maintenance will run another time
         return plan
 
 
@@ -129,7 +142,11 @@ def _create_target(path: Path, object_format: str) -> Repository:
     try:
         init_bare_repository(scratch, object_format)
         crash_point("before moving the new target into place")
-        os.rename(scratch, path)
+        try:
+            os.rename(scratch, path)
+        except OSError:
+            raise ApplyRefused(f"{path} appeared while it was being created (another apply at "
+                               f"the same time?); run the command again") from None
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     fsync_directory(path.parent)
@@ -195,7 +212,7 @@ def _refuse_moving_checkout(repo: Repository, current: RefState, final: RefState
         raise ApplyRefused(f"{repo.path} has a working tree whose checked-out commit would "
                            f"change; apply into a bare repository (a missing target is created "
                            f"bare) or check out a branch the store does not move")
-    if not (repo.git_dir / "worktrees").is_dir():
+    if not (repo.common_dir / "worktrees").is_dir():
         return
     for entry in repo.git_text("worktree", "list", "--porcelain").split("\n\n"):
         fields = dict(line.partition(" ")[::2] for line in entry.splitlines())
@@ -251,6 +268,9 @@ def _update_refs(repo: Repository, updates: list[RefUpdate]) -> None:
             continue
         lines = ["start"]
         for update in batch:
+            # no-deref: a symbolic ref in the target (refs/remotes/origin/HEAD) is replaced or
+            # deleted itself, not through the ref it points to.
+            lines.append("option no-deref")
             if update.action == "create":
                 lines.append(f"create {update.name} {update.new}")
             elif update.action == "delete":

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from devkit.bundle.refname import is_valid_refname
+from devkit.bundle.refname import is_store_refname
 from devkit.errors import DevkitError
 
 SIGNATURES = {b"# v2 git bundle\n": 2, b"# v3 git bundle\n": 3}
@@ -107,7 +107,7 @@ def read_header(stream: BinaryIO, where: str) -> BundleHeader:
             name = line[match.end() + 1:].decode("utf-8")
         except UnicodeDecodeError:
             raise BundleFormatError(f"{where}: ref name in header is not UTF-8") from None
-        if name != "HEAD" and not is_valid_refname(name):
+        if name != "HEAD" and not is_store_refname(name):
             raise BundleFormatError(f"{where}: invalid ref name {name!r} in header")
         refs.append((match.group().decode(), name))
     return BundleHeader(version, capabilities, prerequisites, refs, offset)

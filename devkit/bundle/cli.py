@@ -195,7 +195,7 @@ def verify(path: Path, target: Path | None, as_json: bool, quiet: bool) -> None:
         sys.exit(1)
 
 
-def _link_json(store: BundleStore, link: Link, previous: Link | None = None) -> dict:
+def _link_json(store: BundleStore, link: Link, changes: RefChanges | None = None) -> dict:
     document = {
         "sequence": link.sequence,
         "file": str(store.bundle_path(link)),
@@ -206,9 +206,8 @@ def _link_json(store: BundleStore, link: Link, previous: Link | None = None) -> 
         "refs": len(link.state.refs),
         "head": link.state.head.describe(),
     }
-    if previous is not None or link.sequence == 1:
-        document["changes"] = _changes_json(
-            compare(previous.state if previous else RefState(), link.state))
+    if changes is not None:
+        document["changes"] = _changes_json(changes)
     return document
 
 
@@ -220,23 +219,21 @@ def list_links(store: Path, as_json: bool, quiet: bool) -> None:
     """Show the chain in STORE: each link's size, date, and refs added/moved/removed."""
     bundle_store = BundleStore(store)
     links = bundle_store.links()
-    entries = [_link_json(bundle_store, link, links[i - 1] if i else None)
+    changes = [compare(links[i - 1].state if i else RefState(), link.state)
                for i, link in enumerate(links)]
     if quiet:
         return
     if as_json:
-        click.echo(json.dumps(entries, indent=2))
+        click.echo(json.dumps([_link_json(bundle_store, link, change)
+                               for link, change in zip(links, changes, strict=True)], indent=2))
         return
     if not links:
         click.echo(f"{store}: no links")
         return
     click.echo(f"{'seq':>4}  {'file':<18} {'size':>10}  {'created':<20}  refs")
-    for link, entry in zip(links, entries, strict=True):
-        changes = entry["changes"]
-        summary = (f"+{len(changes['added'])} ~{len(changes['moved'])} "
-                   f"-{len(changes['removed'])}" + (" HEAD" if changes["head_changed"] else ""))
+    for link, change in zip(links, changes, strict=True):
         click.echo(f"{link.sequence:>4}  {link.bundle_file:<18} {_size(link.size):>10}  "
-                   f"{link.created:<20}  {summary}")
+                   f"{link.created:<20}  {change.summary()}")
 
 
 @bundle.command()

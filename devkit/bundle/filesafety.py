@@ -29,8 +29,8 @@ class Locked(DevkitError):
 def crash_point(name: str) -> None:
     """Die here with SIGKILL if the crash test asked for this point (see the module docs)."""
     global _crash_points_reached
-    target = os.environ.get("DEVKIT_TEST_CRASH_AT")
-    if not target:
+    target = os.environ.get("DEVKIT_TEST_CRASH_AT", "")
+    if not target.isdigit():
         return
     _crash_points_reached += 1
     if _crash_points_reached == int(target):

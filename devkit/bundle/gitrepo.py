@@ -40,10 +40,16 @@ class Repository:
     """A git repository on disk: `path` is its work tree (or the bare repository itself)."""
 
     path: Path
-    git_dir: Path
+    git_dir: Path  # this worktree's git folder
+    common_dir: Path  # the git folder shared by all worktrees (refs, objects, config)
     bare: bool
     object_format: str = "sha1"
     shallow: bool = False
+
+    @property
+    def linked_worktree(self) -> bool:
+        """Whether `path` is a worktree added with `git worktree add` (not the main one)."""
+        return self.git_dir.resolve() != self.common_dir
 
     def git(self, *args: str, input: bytes | None = None,
             ok_codes: Sequence[int] = (0,)) -> subprocess.CompletedProcess:
@@ -92,13 +98,16 @@ def open_repository(path: Path) -> Repository:
     # Look at `path` itself only, never at the folders above it.
     environment["GIT_CEILING_DIRECTORIES"] = str(path.absolute().parent)
     process = subprocess.run(
-        ["git", "rev-parse", "--is-bare-repository", "--is-inside-work-tree",
-         "--absolute-git-dir", "--show-object-format", "--is-shallow-repository"],
+        ["git", "rev-parse", "--is-bare-repository", "--absolute-git-dir", "--git-common-dir",
+         "--show-object-format", "--is-shallow-repository"],
         cwd=path, capture_output=True, env=environment, check=False)
     if process.returncode != 0:
         raise NotARepository(f"{path} is not a git repository")
-    bare, _in_work_tree, git_dir, object_format, shallow = process.stdout.decode().split("\n")[:5]
-    return Repository(path=path, git_dir=Path(git_dir), bare=bare == "true",
+    bare, git_dir, common_dir, object_format, shallow = [
+        os.fsdecode(line) for line in process.stdout.split(b"\n")[:5]]
+    git_dir_path = Path(git_dir)
+    return Repository(path=path, git_dir=git_dir_path,
+                      common_dir=(path / common_dir).resolve(), bare=bare == "true",
                       object_format=object_format, shallow=shallow == "true")
 
 

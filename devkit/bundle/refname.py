@@ -1,13 +1,11 @@
 """Git's ref-name rules, as `git check-ref-format <refname>` (git 2.39, no options) applies them.
 
-Ref names read from a bundle or a repository are untrusted: a name like `refs/heads/../../x` or
-one with a control character must never reach a path or a command line. See
+Ref names read from a bundle or a manifest are untrusted: a name like `refs/heads/../../x`, one
+with a control character, or one outside `refs/` must never reach a path or a command line. See
 `git help check-ref-format` for the rules and git's `refs.c` for the code this mirrors.
 """
 
 import re
-
-from devkit.errors import DevkitError
 
 # Any match makes the name invalid; each alternative is one of git's rules.
 _FORBIDDEN = re.compile(
@@ -34,15 +32,13 @@ def is_valid_refname(name: str) -> bool:
     return "/" in name and _FORBIDDEN.search(name) is None
 
 
-class InvalidRefName(DevkitError):
-    """A ref name git would refuse, found in a file devkit was asked to read."""
+def is_store_refname(name: str) -> bool:
+    """True for a name a bundle store may carry: a valid ref name under `refs/`.
 
+    git accepts names like `objects/info/alternates` too, and `git update-ref` would write them
+    as files inside the repository's git folder; a store never carries anything but refs.
 
-def check_refname(name: str, where: str) -> str:
-    """Return `name` if it is a valid ref name, else raise `InvalidRefName` naming `where`."""
-    if not is_valid_refname(name):
-        raise InvalidRefName(
-            f"invalid ref name {name!r} in {where}: "
-            "the file may be corrupt or hostile; refusing to use it"
-        )
-    return name
+    >>> is_store_refname("refs/tags/v1"), is_store_refname("objects/info/alternates")
+    (True, False)
+    """
+    return name.startswith("refs/") and is_valid_refname(name)

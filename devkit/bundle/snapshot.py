@@ -74,8 +74,7 @@ def create_store(source: Path, store_path: Path, selection: Selection | None = N
     selection = selection or Selection()
     repo = _open_source(source)
     store = BundleStore(store_path)
-    if store.path.exists() and not store.path.is_dir():
-        raise StoreError(f"{store_path} exists and is not a folder; choose a new folder")
+    _check_folder_for_create(store)  # refuse before leaving anything (even a lock) behind
     store.path.mkdir(parents=True, exist_ok=True)
     with store.locked(f"devkit bundle create --repo {source}"):
         state = read_ref_state(repo, selection.remotes, selection.stash)
@@ -87,14 +86,27 @@ def create_store(source: Path, store_path: Path, selection: Selection | None = N
                 return SnapshotResult(store, None, compare(state, state), _warnings(repo))
             raise StoreError(f"{store_path} already holds a bundle store ({count} links); "
                              f"use `devkit bundle update` to add to it")
-        unexpected = sorted(entry.name for entry in store.path.iterdir()
-                            if not _CREATE_LEFTOVERS.fullmatch(entry.name))
-        if unexpected:
-            raise StoreError(f"{store_path} is not empty (it holds {unexpected[0]}); "
-                             f"choose a new folder for the store")
+        _check_folder_for_create(store)
         remove_stale_temporaries(store.path)
-        link = _write_link(repo, store, None, state, str(uuid.uuid4()), selection, progress)
-        return SnapshotResult(store, link, compare(RefState(), state), _warnings(repo))
+        changes = compare(RefState(), state)
+        link = _write_link(repo, store, None, state, changes, str(uuid.uuid4()), selection,
+                           progress)
+        return SnapshotResult(store, link, changes, _warnings(repo))
+
+
+def _check_folder_for_create(store: BundleStore) -> None:
+    """A new store goes into a new or empty folder (or one an interrupted create left)."""
+    if not store.path.exists():
+        return
+    if not store.path.is_dir():
+        raise StoreError(f"{store.path} exists and is not a folder; choose a new folder")
+    if store.manifest_paths():
+        return  # a store already: the caller decides
+    unexpected = sorted(entry.name for entry in store.path.iterdir()
+                        if not _CREATE_LEFTOVERS.fullmatch(entry.name))
+    if unexpected:
+        raise StoreError(f"{store.path} is not empty (it holds {unexpected[0]}); "
+                         f"choose a new folder for the store")
 
 
 def update_store(source: Path, store_path: Path, selection: Selection | None = None,
@@ -122,8 +134,8 @@ def update_store(source: Path, store_path: Path, selection: Selection | None = N
         if _same_state(previous.state, state):
             return SnapshotResult(store, None, changes)
         remove_stale_temporaries(store.path)
-        link = _write_link(repo, store, previous, state, previous.identity, selection, progress,
-                           force)
+        link = _write_link(repo, store, previous, state, changes, previous.identity, selection,
+                           progress, force)
         return SnapshotResult(store, link, changes)
 
 
@@ -142,9 +154,11 @@ def _open_source(source: Path) -> Repository:
 def _warnings(repo: Repository) -> list[str]:
     """What a bundle of `repo` will not carry, for the user to know."""
     warnings = []
-    if repo.config_get("extensions.partialclone"):
-        warnings.append(f"{repo.path} is a partial clone: objects it never fetched are not in "
-                        f"the bundle and must come from its promisor remote")
+    promisors = repo.git_text("config", "--get-regexp", r"^remote\..*\.promisor$",
+                              ok_codes=(0, 1))
+    if "true" in promisors.split() or repo.config_get("extensions.partialclone"):
+        warnings.append(f"{repo.path} is a partial clone: bundling fetches the objects it lacks "
+                        f"from its promisor remote, and fails if that remote is unreachable")
     attributes = repo.git("cat-file", "-p", "HEAD:.gitattributes", ok_codes=(0, 128)).stdout
     if b"filter=lfs" in attributes or (repo.git_dir / "lfs").is_dir():
         warnings.append(f"{repo.path} uses Git LFS: LFS file contents are not in git bundles; "
@@ -156,17 +170,17 @@ def _warnings(repo: Repository) -> list[str]:
 
 
 def _write_link(repo: Repository, store: BundleStore, previous: Link | None, state: RefState,
-                identity: str, selection: Selection, progress: bool,
+                changes: RefChanges, identity: str, selection: Selection, progress: bool,
                 force: bool = False) -> Link:
     """Write the bundle for `state` (relative to `previous`), then the manifest that shows it."""
     sequence = previous.sequence + 1 if previous else 1
     old_values: set[str] = set(previous.state.refs.values()) if previous else set()
     if previous and previous.state.head.detached:
         old_values.add(previous.state.head.detached)
+    old_tips = previous.state.commit_tips() if previous else set()
     # Objects of the previous state that the source no longer has (a rewritten, garbage-
     # collected branch) cannot be excluded by name; the pack then simply carries them again.
-    known = existing_objects(repo, old_values)
-    old_tips = previous.state.commit_tips() if previous else set()
+    known = existing_objects(repo, old_values | old_tips)
     prerequisites = sorted(known & old_tips)
     if previous is None:
         roots = root_commits(repo, state)
@@ -179,9 +193,8 @@ def _write_link(repo: Repository, store: BundleStore, previous: Link | None, sta
                     f"repository this store was made from, or its whole history was rewritten "
                     f"(then --force writes a self-contained link)")
             roots = root_commits(repo, state)
-    changed = compare(previous.state if previous else RefState(), state)
     header_refs = [(oid, name) for name, oid in sorted(state.refs.items())
-                   if name in changed.added or name in changed.moved]
+                   if name in changes.added or name in changes.moved]
     head_oid = state.head_oid()
     if head_oid:
         header_refs.insert(0, (head_oid, "HEAD"))

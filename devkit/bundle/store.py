@@ -15,7 +15,7 @@ from pathlib import Path
 
 from devkit.bundle.bundlefile import HASH_LENGTHS
 from devkit.bundle.filesafety import exclusive_lock, write_atomically
-from devkit.bundle.refname import is_valid_refname
+from devkit.bundle.refname import is_store_refname
 from devkit.bundle.refstate import Head, RefState
 from devkit.errors import DevkitError
 
@@ -126,8 +126,8 @@ def parse_manifest(data: bytes, where: str) -> Link:
             return value
 
         def ref_name(value: object) -> str:
-            if not isinstance(value, str) or not is_valid_refname(value):
-                raise bad(f"invalid ref name {value!r}")
+            if not isinstance(value, str) or not is_store_refname(value):
+                raise bad(f"invalid ref name {value!r} (corrupt or hostile manifest)")
             return value
 
         refs = {ref_name(name): object_id(value) for name, value in document["refs"].items()}
@@ -165,6 +165,21 @@ def parse_manifest(data: bytes, where: str) -> Link:
         )
     except (KeyError, TypeError, AttributeError, ValueError) as error:
         raise bad(f"manifest is missing or has a malformed field ({error})") from None
+
+
+def why_not_following(previous: Link, link: Link) -> str | None:
+    """Why `link` cannot be the link after `previous` in one chain; None when it can."""
+    if link.identity != previous.identity:
+        return (f"belongs to another repository (identity {link.identity}, link "
+                f"{previous.sequence} has {previous.identity})")
+    if link.previous_manifest_sha256 != previous.manifest_sha256:
+        return (f"does not follow link {previous.sequence}: the recorded hash of its manifest "
+                f"differs (altered or replaced)")
+    missing = set(link.prerequisites) - previous.state.commit_tips()
+    if missing:
+        return (f"prerequisite {min(missing)} is not a commit of link {previous.sequence}'s "
+                f"ref state")
+    return None
 
 
 class BundleStore:
@@ -216,14 +231,9 @@ class BundleStore:
         """
         links = [self.link(sequence) for sequence in range(start, self.count() + 1)]
         for previous, link in pairwise(links):
-            where = self.path / link.manifest_file
-            if link.identity != previous.identity:
-                raise StoreError(f"{where}: belongs to another repository (identity "
-                                 f"{link.identity}, link {previous.sequence} has "
-                                 f"{previous.identity})")
-            if link.previous_manifest_sha256 != previous.manifest_sha256:
-                raise StoreError(f"{where}: does not follow link {previous.sequence} (the "
-                                 f"recorded hash of its manifest differs: altered or replaced)")
+            reason = why_not_following(previous, link)
+            if reason:
+                raise StoreError(f"{self.path / link.manifest_file}: {reason}")
         return links
 
     def latest_selection(self) -> Selection:

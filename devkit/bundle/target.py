@@ -1,7 +1,8 @@
 """A target repository's record of which store it follows and how far it has applied it.
 
-The record lives in the target's own config (`devkit.bundle.identity`, `devkit.bundle.sequence`)
-and is written after the refs, so after a crash it may lag behind them, never run ahead.
+The record is one key of the target's own config, `devkit.bundle.applied = "<identity>
+<sequence>"`, written in one step (git writes config through a lock file and a rename) after
+the refs; so after a crash it may lag behind the refs, never run ahead of them.
 """
 
 from dataclasses import dataclass
@@ -9,8 +10,7 @@ from dataclasses import dataclass
 from devkit.bundle.gitrepo import Repository
 from devkit.bundle.store import Link
 
-IDENTITY_KEY = "devkit.bundle.identity"
-SEQUENCE_KEY = "devkit.bundle.sequence"
+RECORD_KEY = "devkit.bundle.applied"
 LOCK_FILE = "devkit-bundle-apply.lock"
 
 
@@ -21,17 +21,15 @@ class ApplyRecord:
 
 
 def read_record(repo: Repository) -> ApplyRecord:
-    listing = repo.git_text("config", "--local", "--get-regexp", r"^devkit\.bundle\.",
-                            ok_codes=(0, 1))
-    values = dict(line.partition(" ")[::2] for line in listing.splitlines())
-    sequence = values.get(SEQUENCE_KEY, "")
-    return ApplyRecord(values.get(IDENTITY_KEY) or None,
-                       int(sequence) if sequence.isdigit() else 0)
+    value = repo.config_get(RECORD_KEY) or ""
+    identity, _, sequence = value.partition(" ")
+    if not identity or not sequence.isdigit():
+        return ApplyRecord(None, 0)
+    return ApplyRecord(identity, int(sequence))
 
 
 def write_record(repo: Repository, identity: str, sequence: int) -> None:
-    repo.git("config", "--local", IDENTITY_KEY, identity)
-    repo.git("config", "--local", SEQUENCE_KEY, str(sequence))
+    repo.git("config", "--local", RECORD_KEY, f"{identity} {sequence}")
 
 
 def applied_sequence(record: ApplyRecord, newest: Link) -> int:

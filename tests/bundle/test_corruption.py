@@ -185,6 +185,35 @@ def test_apply_refuses_a_flipped_byte(damage):
     assert_same_repository(damage.src, damage.at_link_1)
 
 
+def test_dry_run_checks_the_bundles_too(damage):
+    """--dry-run tells the truth: a plan that the real run would refuse is refused."""
+    bundle = damage.bundle(2)
+    data = bytearray(bundle.read_bytes())
+    data[-30] ^= 0xFF
+    bundle.write_bytes(bytes(data))
+    before = target_state(damage.at_link_1)
+    with pytest.raises(DevkitError, match="does not match"):
+        apply_store(damage.store, damage.at_link_1, dry_run=True)
+    with pytest.raises(DevkitError):
+        apply_store(damage.store, damage.fresh_target(), dry_run=True)
+    assert target_state(damage.at_link_1) == before
+
+
+def test_verify_of_one_link_file_checks_its_manifest(damage):
+    """A bundle file in a store is checked against its manifest, not only against itself."""
+    bundle = damage.bundle(2)
+    offset = pack_offset(bundle)
+    data = bundle.read_bytes()
+    header, pack = data[:offset], data[offset:]
+    prerequisite = header.index(b"\n-") + 2
+    digit = b"0" if header[prerequisite:prerequisite + 1] != b"0" else b"1"
+    bundle.write_bytes(header[:prerequisite] + digit + header[prerequisite + 1:] + pack)
+    assert scan_bundle(bundle)  # still a well-formed bundle on its own
+    report = verify_path(bundle)
+    assert not report.ok
+    assert [problem.path for problem in report.problems] == [str(bundle)]
+
+
 def test_apply_into_fresh_target_refuses_a_flipped_byte_in_link_1(damage):
     bundle = damage.bundle(1)
     original = bundle.read_bytes()
@@ -351,7 +380,9 @@ def test_edited_ref_of_the_newest_link_is_found(damage):
 
 
 INVALID_NAMES = ["refs/heads/a..b", "refs/heads/x.lock", "refs/heads/../../config",
-                 "refs/heads/sp ace", "refs/heads/ctl\x01", "refs/heads/a/", "HEAD", "main"]
+                 "refs/heads/sp ace", "refs/heads/ctl\x01", "refs/heads/a/", "HEAD", "main",
+                 # Valid for git, but update-ref would write them as files in the git folder.
+                 "objects/info/alternates", "info/exclude", "heads/nowhere"]
 
 
 @pytest.mark.parametrize("where", ["refs", "peeled", "head"])
@@ -378,7 +409,8 @@ def test_invalid_ref_name_in_manifest_is_rejected(damage, where, name):
 
 
 @pytest.mark.parametrize("bad_name", [b"refs/heads/a..b", b"refs/heads/../x", b"refs/heads/a b",
-                                      b"refs/heads/\xff\xfe", b"main"])
+                                      b"refs/heads/\xff\xfe", b"main",
+                                      b"objects/info/alternates"])
 def test_invalid_ref_name_in_bundle_header(damage, bad_name):
     bundle = damage.bundle(1)
     data = bundle.read_bytes()

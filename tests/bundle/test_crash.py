@@ -30,7 +30,7 @@ from devkit.bundle.refstate import Head, RefState, read_ref_state
 from devkit.bundle.snapshot import create_store, update_store
 from devkit.bundle.store import LOCK_FILE, BundleStore
 from devkit.bundle.target import LOCK_FILE as TARGET_LOCK_FILE
-from devkit.bundle.target import SEQUENCE_KEY
+from devkit.bundle.target import read_record
 from devkit.bundle.verify import verify_path
 from tests.bundle.gitrepos import SourceRepo, assert_same_repository, git
 
@@ -112,9 +112,11 @@ def assert_store_holds(store: Path, links: int, source: Path) -> None:
 
 
 def target_record(target: Path) -> str | None:
-    process = subprocess.run(["git", "config", "--local", "--get", SEQUENCE_KEY], cwd=target,
-                             capture_output=True, text=True, check=False)
-    return process.stdout.strip() or None
+    """The sequence the target records having applied, None when it records none."""
+    if not target.exists():
+        return None
+    sequence = read_record(open_repository(target)).sequence
+    return str(sequence) if sequence else None
 
 
 def assert_between(target: Path, before: RefState | None, before_record: str | None,

@@ -697,6 +697,40 @@ def test_create_warns_about_submodules(tmp_path):
     assert create_store(plain.path, tmp_path / "store2").warnings == []
 
 
+def test_create_warns_about_partial_clones_and_lfs(tmp_path):
+    src = SourceRepo(tmp_path / "src")
+    src.commit("lfs attributes", files={".gitattributes": "*.bin filter=lfs diff=lfs -text\n"})
+    git(src.path, "config", "uploadpack.allowFilter", "true")
+    git(tmp_path, "clone", "-q", "--filter=blob:none", f"file://{src.path}", "partial")
+
+    warnings = create_store(tmp_path / "partial", tmp_path / "store").warnings
+    assert any("partial clone" in warning for warning in warnings), warnings
+    assert any("Git LFS" in warning for warning in warnings), warnings
+
+
+def test_forced_apply_into_an_ordinary_clone_replaces_its_symbolic_refs(chain, tmp_path):
+    """A clone has refs/remotes/origin/HEAD, a symbolic ref: --force must replace it too."""
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", "--bare", str(chain.src.path), str(clone))
+    git(clone, "symbolic-ref", "refs/remotes/origin/HEAD", "refs/heads/main")
+    with pytest.raises(ApplyRefused, match="--force"):
+        apply_store(chain.store, clone)
+    apply_store(chain.store, clone, force=True)
+    assert_same_repository(chain.src.path, clone)
+
+
+def test_apply_through_a_linked_worktree_is_refused(chain):
+    """Refs, the lock and the checked-out branches belong to the repository, not a worktree."""
+    linked = chain.root / "linked"
+    git(chain.target, "worktree", "add", "-q", str(linked), "topic")
+    work(chain.src, "more")
+    chain.update()
+    before = refs_and_head(chain.target)
+    with pytest.raises(ApplyRefused, match="linked worktree"):
+        apply_store(chain.store, linked)
+    assert refs_and_head(chain.target) == before
+
+
 def test_update_from_another_repository_is_refused(chain, tmp_path):
     other = SourceRepo(tmp_path / "other")
     work(other, "unrelated")
