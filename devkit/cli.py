@@ -10,6 +10,7 @@ import click
 from devkit import __version__
 from devkit.bundle.cli import bundle
 from devkit.errors import DevkitError
+from devkit.ocaml.cli import ocaml
 
 
 class _UserError(click.ClickException):
@@ -34,10 +35,12 @@ class DevkitGroup(click.Group):
 @click.group(cls=DevkitGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="devkit")
 def cli() -> None:
-    """devkit: git bundle chains, an OCaml workflow for Neovim, exact algorithms."""
+    """devkit: git bundle chains and an OCaml workflow (core and CLI; the Neovim plugin and
+    the algorithm utilities are on their way)."""
 
 
 cli.add_command(bundle)
+cli.add_command(ocaml)
 
 
 def main() -> None:
