@@ -411,7 +411,7 @@ def parse(output: str, root: Path | None = None) -> list[Diagnostic]:
     Complexity: O(n) in the length of `output`: one pass of a precompiled regular expression
     for the common blocks, one pass over the lines it leaves. Python's cyclic garbage collector
     is paused meanwhile (parsing makes many objects and no cycles; its collections would cost
-    a quarter of the time) and resumed after, as it was.
+    up to a quarter of the time) and resumed after, as it was.
 
     >>> [d.message for d in parse('File "a.ml", line 1, characters 8-9:\\nError: Unbound x')]
     ['Unbound x']
