@@ -78,10 +78,9 @@ def doctor_command(directory: Path, as_json: bool) -> None:
         sys.exit(1)
 
 
-def _quickfix_line(diagnostic: Diagnostic) -> str:
+def _quickfix_line(diagnostic: Diagnostic, path: str) -> str:
     message = " ".join(diagnostic.message.split())
-    return (f"{diagnostic.path}:{diagnostic.line}:{diagnostic.col + 1}: {diagnostic.severity}: "
-            f"{message}")
+    return f"{path}:{diagnostic.line}:{diagnostic.col + 1}: {diagnostic.severity}: {message}"
 
 
 def _github_escape(text: str, property_value: bool = False) -> str:
@@ -91,13 +90,13 @@ def _github_escape(text: str, property_value: bool = False) -> str:
     return text
 
 
-def _github_line(diagnostic: Diagnostic) -> str:
+def _github_line(diagnostic: Diagnostic, path: str) -> str:
     """A GitHub Actions workflow command (`::error file=…,line=…::message`)."""
     command = "error" if diagnostic.severity == "error" else "warning"
     title = f"warning {diagnostic.code}" if diagnostic.code is not None else (
         diagnostic.name or diagnostic.severity)
     properties = ",".join([
-        f"file={_github_escape(diagnostic.path, True)}", f"line={diagnostic.line}",
+        f"file={_github_escape(path, True)}", f"line={diagnostic.line}",
         f"col={diagnostic.col + 1}", f"endLine={diagnostic.end_line}",
         f"endColumn={diagnostic.end_col + 1}", f"title={_github_escape(title, True)}"])
     return f"::{command} {properties}::{_github_escape(diagnostic.message)}"
@@ -112,23 +111,28 @@ def _github_line(diagnostic: Diagnostic) -> str:
 def build(directory: Path, output_format: str) -> None:
     """Run `dune build` for the project at DIRECTORY and print its parsed diagnostics.
 
-    The exit status is dune's.
+    Paths are relative to the current folder (json also gives each absolute `file`, and `path`
+    relative to the dune root). The exit status is dune's.
     """
     project = _project_of(directory)
     toolchain = detect_toolchain(project.root, os.environ)
     result = dune.start(["build"], project, toolchain.env).wait()
     diagnostics = parse(result.output, project.root)
+    # Paths as the caller sees them: relative to the current folder, which is where Vim's
+    # :cfile and GitHub's annotations (the workspace) resolve them.
+    shown = [os.path.relpath(project.root / d.path) for d in diagnostics]
     if output_format == "json":
-        click.echo(json.dumps([d.to_json() for d in diagnostics], indent=2))
+        click.echo(json.dumps([{**d.to_json(), "file": str(project.root / d.path)}
+                               for d in diagnostics], indent=2))
     elif output_format == "quickfix":
-        for diagnostic in diagnostics:
-            click.echo(_quickfix_line(diagnostic))
+        for diagnostic, path in zip(diagnostics, shown, strict=True):
+            click.echo(_quickfix_line(diagnostic, path))
     elif output_format == "github":
-        for diagnostic in diagnostics:
-            click.echo(_github_line(diagnostic))
+        for diagnostic, path in zip(diagnostics, shown, strict=True):
+            click.echo(_github_line(diagnostic, path))
     else:
-        for diagnostic in diagnostics:
-            click.echo(f"{diagnostic.path}:{diagnostic.line}:{diagnostic.col + 1}: "
+        for diagnostic, path in zip(diagnostics, shown, strict=True):
+            click.echo(f"{path}:{diagnostic.line}:{diagnostic.col + 1}: "
                        f"{diagnostic.severity}: {diagnostic.message}")
         if result.blocked_by_watch or (result.exit_code and not diagnostics):
             click.echo(result.output.rstrip(), err=True)
@@ -144,7 +148,8 @@ def build(directory: Path, output_format: str) -> None:
 def type_command(position: tuple[Path, int, int], as_json: bool) -> None:
     """The type of the expression at FILE:LINE:COL, from the last dune build's .cmt files."""
     file, line, col = position
-    found = type_at(_project_of(file).root, file, line, col)
+    root = _project_of(file).root
+    found = type_at(root, file, line, col, detect_toolchain(root, os.environ).env)
     if as_json:
         def span(start: tuple[int, int], end: tuple[int, int]) -> dict:
             return {"start": [start[0], start[1] + 1], "end": [end[0], end[1] + 1]}
@@ -162,7 +167,8 @@ def type_command(position: tuple[Path, int, int], as_json: bool) -> None:
 def def_command(position: tuple[Path, int, int]) -> None:
     """Where the identifier at FILE:LINE:COL is defined, as FILE:LINE:COL."""
     file, line, col = position
-    location = definition_at(_project_of(file).root, file, line, col)
+    root = _project_of(file).root
+    location = definition_at(root, file, line, col, detect_toolchain(root, os.environ).env)
     click.echo(f"{location.path}:{location.line}:{location.col + 1}")
 
 
@@ -172,4 +178,6 @@ def intf(ml_file: Path) -> None:
     """Print the interface (.mli text) the compiler infers for FILE.ml, with dune's flags."""
     if not ml_file.is_file():
         raise DevkitError(f"{ml_file} is not a file")
-    click.echo(infer_interface(_project_of(ml_file).root, ml_file.absolute()), nl=False)
+    root = _project_of(ml_file).root
+    click.echo(infer_interface(root, ml_file.absolute(), detect_toolchain(root, os.environ).env),
+               nl=False)

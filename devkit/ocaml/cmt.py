@@ -55,6 +55,7 @@ import re
 import subprocess
 import threading
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -89,16 +90,18 @@ class CmtReadError(DevkitError):
 # Running the OCaml tools
 
 
-def run_tool(argv: list[str], cwd: Path,
+def run_tool(argv: list[str], cwd: Path, env: Mapping[str, str] | None = None,
              timeout: float = TOOL_TIMEOUT) -> subprocess.CompletedProcess:
     """Run an OCaml tool with an argument list; stdout and stderr are captured as bytes.
 
     The one place where this package starts `ocamlcmt`, the compiler and `dune rules`, so that a
-    test can count or fake the invocations.
+    test can count or fake the invocations. `env` is the toolchain's environment (see
+    `devkit.ocaml.toolchain`), so the switch's tools read the switch's files; None inherits.
     """
     try:
         return subprocess.run(argv, cwd=cwd, stdin=subprocess.DEVNULL, capture_output=True,
-                              timeout=timeout, check=False)
+                              env=None if env is None else dict(env), timeout=timeout,
+                              check=False)
     except FileNotFoundError:
         raise CmtReadError(
             f"{argv[0]} is not installed; install OCaml (Debian: apt-get install ocaml-nox "
@@ -297,6 +300,21 @@ def check_fresh(built: BuiltSource) -> None:
         fresh = False
     if not fresh:
         raise StaleBuild(f"{built.name} changed since the last build; run `dune build`")
+
+
+def check_unchanged(root: Path, source: Path) -> None:
+    """Raise `StaleBuild` if `source` (under `root`) differs from the copy dune last compiled.
+
+    For a file whose positions another module's `.cmt` records (a definition's target).
+    """
+    name = source.relative_to(root).as_posix()
+    copy = root / BUILD_CONTEXT / name
+    try:
+        same = copy.read_bytes() == source.read_bytes()
+    except OSError:
+        same = False
+    if not same:
+        raise StaleBuild(f"{name} changed since the last build; run `dune build`")
 
 
 # --------------------------------------------------------------------------------------------
@@ -544,7 +562,7 @@ def clear_cache() -> None:
         _info_cache.clear()
 
 
-def read_index(cmt: Path, build_dir: Path) -> CmtIndex:
+def read_index(cmt: Path, build_dir: Path, env: Mapping[str, str] | None = None) -> CmtIndex:
     """The parsed annotations of `cmt`, from the cache while its mtime and size hold.
 
     Otherwise runs `ocamlcmt -annot -o - CMT` in `build_dir` (the build context, where the
@@ -561,7 +579,7 @@ def read_index(cmt: Path, build_dir: Path) -> CmtIndex:
         if entry is not None and entry[:2] == key:
             _cache.move_to_end(cmt)
             return entry[2]
-    completed = run_tool(["ocamlcmt", "-annot", "-o", "-", str(cmt)], cwd=build_dir)
+    completed = run_tool(["ocamlcmt", "-annot", "-o", "-", str(cmt)], cwd=build_dir, env=env)
     if completed.returncode != 0:
         raise CmtReadError(f"ocamlcmt cannot read {cmt.name}: {tool_error_text(completed)}; "
                            "run `dune build` (a stale or partial build?)")
@@ -574,11 +592,12 @@ def read_index(cmt: Path, build_dir: Path) -> CmtIndex:
     return index
 
 
-def index_for(root: Path, file: Path) -> tuple[BuiltSource, CmtIndex]:
+def index_for(root: Path, file: Path,
+              env: Mapping[str, str] | None = None) -> tuple[BuiltSource, CmtIndex]:
     """The `.cmt` and its index for a source file, after checking the build is fresh."""
     built = locate(root, file)
     check_fresh(built)
-    return built, read_index(built.cmt, built.build_dir)
+    return built, read_index(built.cmt, built.build_dir, env)
 
 
 # --------------------------------------------------------------------------------------------
@@ -597,14 +616,14 @@ class CmtInfo:
 _info_cache: dict[Path, tuple[int, int, CmtInfo]] = {}
 
 
-def read_info(cmt: Path, build_dir: Path) -> CmtInfo:
+def read_info(cmt: Path, build_dir: Path, env: Mapping[str, str] | None = None) -> CmtInfo:
     """`ocamlcmt -info`: the compile command, source file and unit name recorded in `cmt`."""
     stat = cmt.stat()
     key = (stat.st_mtime_ns, stat.st_size)
     entry = _info_cache.get(cmt)
     if entry is not None and entry[:2] == key:
         return entry[2]
-    completed = run_tool(["ocamlcmt", "-info", str(cmt)], cwd=build_dir)
+    completed = run_tool(["ocamlcmt", "-info", str(cmt)], cwd=build_dir, env=env)
     if completed.returncode != 0:
         raise CmtReadError(f"ocamlcmt cannot read {cmt.name}: {tool_error_text(completed)}")
     fields: dict[str, str] = {}

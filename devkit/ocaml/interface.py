@@ -17,6 +17,7 @@ fresh build.
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 from devkit.errors import DevkitError
@@ -57,7 +58,7 @@ def alternate_file(path: Path) -> Path:
     return next((candidate for candidate in candidates if candidate.exists()), candidates[0])
 
 
-def infer_interface(root: Path, ml_file: Path) -> str:
+def infer_interface(root: Path, ml_file: Path, env: Mapping[str, str] | None = None) -> str:
     """The interface the compiler infers for `ml_file` (absolute, or relative to `root`).
 
     Needs a dune build that compiled the module (for its flags and its dependencies' `.cmi`).
@@ -67,8 +68,8 @@ def infer_interface(root: Path, ml_file: Path) -> str:
     if Path(ml_file).suffix in (".mli", ".rei"):
         raise DevkitError(f"{ml_file} is an interface already; infer from its implementation")
     built = cmt.locate(root, Path(ml_file))
-    info = cmt.read_info(built.cmt, built.build_dir)
-    command = compile_command(built, info)
+    info = cmt.read_info(built.cmt, built.build_dir, env)
+    command = compile_command(built, info, env)
     if info.source_file in (None, built.name):
         source = str(built.source)  # the text as it is now
     else:  # dune's preprocessed or generated file
@@ -76,7 +77,7 @@ def infer_interface(root: Path, ml_file: Path) -> str:
         source = info.source_file
     with tempfile.TemporaryDirectory(prefix="devkit-intf-") as scratch:
         argv = interface_command(command, source, Path(scratch))
-        completed = cmt.run_tool(argv, cwd=built.build_dir)
+        completed = cmt.run_tool(argv, cwd=built.build_dir, env=env)
     if completed.returncode != 0:
         raise InterfaceError(f"cannot infer the interface of {built.name}: "
                              f"{cmt.tool_error_text(completed)}")
@@ -115,12 +116,13 @@ def interface_command(command: list[str], source: str, scratch: Path) -> list[st
     return [*argv, "-i", "-warn-error", "-a", "-o", str(scratch / output), "-impl", source]
 
 
-def compile_command(built: BuiltSource, info: cmt.CmtInfo) -> list[str]:
+def compile_command(built: BuiltSource, info: cmt.CmtInfo,
+                    env: Mapping[str, str] | None = None) -> list[str]:
     """The argument list of the compilation that wrote `built.cmt`."""
     tokens = info.command.split(" ")
     if _is_unambiguous(tokens, info, built.build_dir):
         return tokens
-    return _command_from_dune_rules(built)
+    return _command_from_dune_rules(built, env)
 
 
 def _is_unambiguous(tokens: list[str], info: cmt.CmtInfo, build_dir: Path) -> bool:
@@ -137,9 +139,9 @@ def _is_unambiguous(tokens: list[str], info: cmt.CmtInfo, build_dir: Path) -> bo
     return True
 
 
-def _command_from_dune_rules(built: BuiltSource) -> list[str]:
+def _command_from_dune_rules(built: BuiltSource, env: Mapping[str, str] | None) -> list[str]:
     target = built.cmt.relative_to(built.root).as_posix()
-    completed = cmt.run_tool(["dune", "rules", "--root", ".", target], cwd=built.root)
+    completed = cmt.run_tool(["dune", "rules", "--root", ".", target], cwd=built.root, env=env)
     if completed.returncode != 0:
         raise InterfaceError(f"cannot read dune's command for {built.name} (`dune rules "
                              f"{target}`): {cmt.tool_error_text(completed)}")

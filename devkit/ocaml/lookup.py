@@ -13,6 +13,7 @@ the file as it is, and a `DevkitError` saying why when there is no answer.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,14 +65,15 @@ class Location:
     col: int
 
 
-def type_at(root: Path, file: Path, line: int, col: int) -> TypeAt:
+def type_at(root: Path, file: Path, line: int, col: int,
+            env: Mapping[str, str] | None = None) -> TypeAt:
     """The type at (`line` 1-based, `col` 0-based byte offset) of `file`, and the wider spans.
 
     Chooses the smallest expression or pattern containing the position. After the first query
     on a `.cmt` (one `ocamlcmt` run), a query costs a few dictionary look-ups and the spans of
     the line.
     """
-    built, index = _index(root, file, line, col)
+    built, index = _index(root, file, line, col, env)
     spans = [span for span in index.spans_at(built.name, (line, col)) if span.type is not None]
     if not spans:
         raise NoTypeAt(f"no expression or pattern at {_where(built, line, col)} "
@@ -86,7 +88,8 @@ def type_at(root: Path, file: Path, line: int, col: int) -> TypeAt:
     return TypeAt(first.type or "", first.start, first.end, enclosing)
 
 
-def definition_at(root: Path, file: Path, line: int, col: int) -> Location:
+def definition_at(root: Path, file: Path, line: int, col: int,
+                  env: Mapping[str, str] | None = None) -> Location:
     """Where the identifier at (`line` 1-based, `col` 0-based byte offset) of `file` is defined.
 
     A binding is its own definition; a local or top-level value of the same file, and a value of
@@ -95,7 +98,7 @@ def definition_at(root: Path, file: Path, line: int, col: int) -> Location:
     that is built, else the declaration in the `.mli`. Values of the standard library and of
     other installed libraries raise `NoDefinition` saying where they come from.
     """
-    built, index = _index(root, file, line, col)
+    built, index = _index(root, file, line, col, env)
     spans = [span for span in index.spans_at(built.name, (line, col)) if span.ident is not None]
     if not spans:
         raise NoDefinition(f"no identifier at {_where(built, line, col)}")
@@ -105,21 +108,22 @@ def definition_at(root: Path, file: Path, line: int, col: int) -> Location:
     if ident.kind == "def":
         return Location(built.source, span.start[0], span.start[1])
     if ident.kind == "int_ref" and ident.target is not None:
-        return _internal_reference(built, ident.name, ident.target)
-    return _external_reference(built, ident.name)
+        return _internal_reference(built, ident.name, ident.target, env)
+    return _external_reference(built, ident.name, env)
 
 
 # --------------------------------------------------------------------------------------------
 
 
-def _index(root: Path, file: Path, line: int, col: int) -> tuple[BuiltSource, CmtIndex]:
+def _index(root: Path, file: Path, line: int, col: int,
+           env: Mapping[str, str] | None) -> tuple[BuiltSource, CmtIndex]:
     if line < 1 or col < 0:
         raise DevkitError(f"bad position {line}:{col} (line is 1-based, column a 0-based byte "
                           "offset)")
     if Path(file).suffix in INTERFACE_SUFFIXES:
         raise DevkitError(f"{file} is an interface: types and definitions are read from the "
                           "implementation's .cmt; ask in the .ml file")
-    return cmt.index_for(root, Path(file))
+    return cmt.index_for(root, Path(file), env)
 
 
 def _where(built: BuiltSource, line: int, col: int) -> str:
@@ -165,14 +169,17 @@ def _project_path(built: BuiltSource, file: str) -> Path | None:
     return None
 
 
-def _internal_reference(built: BuiltSource, name: str, target: cmt.Region) -> Location:
+def _internal_reference(built: BuiltSource, name: str, target: cmt.Region,
+                        env: Mapping[str, str] | None) -> Location:
     path = _project_path(built, target.file)
     if path is None:
         raise _outside(name, target.file)
     if path.suffix in INTERFACE_SUFFIXES:
-        found = _in_implementation(built, path, name)
+        found = _in_implementation(built, path, name, env)
         if found is not None:
             return found
+    if path != built.source:
+        cmt.check_unchanged(built.root, path)  # its positions are from the last build
     return Location(path, target.start[0], target.start[1])
 
 
@@ -182,20 +189,21 @@ def _implementations(interface: Path) -> list[Path]:
             if base.with_suffix(suffix).is_file()]
 
 
-def _in_implementation(built: BuiltSource, interface: Path, name: str) -> Location | None:
+def _in_implementation(built: BuiltSource, interface: Path, name: str,
+                       env: Mapping[str, str] | None) -> Location | None:
     """The definition of `name` in the implementation of `interface`, if built and fresh."""
     for implementation in _implementations(interface):
-        found = _in_module_file(built.root, implementation, name)
+        found = _in_module_file(built.root, implementation, name, env)
         if found is not None:
             return found
     return None
 
 
-def _in_module_file(root: Path, source: Path, name: str,
+def _in_module_file(root: Path, source: Path, name: str, env: Mapping[str, str] | None,
                     after: int | None = None) -> Location | None:
     """Find value path `name` (or its components after index `after`) in module `source`."""
     try:
-        other, index = cmt.index_for(root, source)
+        other, index = cmt.index_for(root, source, env)
     except DevkitError:
         return None
     parts = split_value_path(name)
@@ -244,7 +252,8 @@ def _end(scope: cmt.Region) -> float:
     return float("inf") if scope.end_offset is None else scope.end_offset
 
 
-def _external_reference(built: BuiltSource, name: str) -> Location:
+def _external_reference(built: BuiltSource, name: str,
+                        env: Mapping[str, str] | None) -> Location:
     """An `ext_ref`: find the module among the project's sources by name."""
     parts = split_value_path(name)
     if parts[:1] == ["Stdlib"] or len(parts) < 2:
@@ -254,7 +263,7 @@ def _external_reference(built: BuiltSource, name: str) -> Location:
         module = part.rsplit("__", 1)[-1]
         library = parts[position - 1].lower() if position else None
         for source in _by_library(built, modules.get(module, []), library):
-            found = _in_module_file(built.root, source, name, after=position)
+            found = _in_module_file(built.root, source, name, env, after=position)
             if found is not None:
                 return found
     raise NoDefinition(f"no definition known for {name} (not found in the project's built "

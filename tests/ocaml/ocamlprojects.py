@@ -65,3 +65,18 @@ def run(cmd: list[str], cwd: Path, env: Mapping[str, str] | None = None,
         timeout=TIMEOUT,
         check=False,
     )
+
+
+def count_tool_runs(monkeypatch) -> list[list[str]]:
+    """Record every command `devkit.ocaml.cmt.run_tool` runs (and still run it)."""
+    from devkit.ocaml import cmt
+
+    calls: list[list[str]] = []
+    real = cmt.run_tool
+
+    def counting(argv, cwd, env=None, timeout=cmt.TOOL_TIMEOUT):
+        calls.append(list(argv))
+        return real(argv, cwd, env, timeout)
+
+    monkeypatch.setattr(cmt, "run_tool", counting)
+    return calls

@@ -79,10 +79,14 @@ def test_build_prints_diagnostics_in_every_format_and_exits_as_dune(project):
                       f"endColumn={end + 1},title=error::This expression has type string but an "
                       f"expression was expected of type%0A  int"]
 
+    # From elsewhere, paths are relative to where the command runs (as Vim's :cfile reads them).
     text = devkit("ocaml", "build", str(project / "lib"), cwd=project.parent)
     assert text.returncode == 1
-    assert f"lib/b.ml:1:{start + 1}: error:" in text.stdout
+    assert f"proj/lib/b.ml:1:{start + 1}: error:" in text.stdout
     assert "1 error(s)" in text.stderr
+    inside = devkit("ocaml", "build", "--format", "quickfix", cwd=project / "lib")
+    assert inside.stdout.startswith(f"b.ml:1:{start + 1}: error:")
+    assert diagnostics[0]["file"] == str(project / "lib" / "b.ml")
 
 
 def test_build_of_a_clean_project_exits_0(project):

@@ -15,7 +15,7 @@ from devkit.errors import DevkitError
 from devkit.ocaml import cmt
 from devkit.ocaml.cmt import CmtReadError, NotBuilt, NotInBuild, StaleBuild
 from tests.conftest import require_tool
-from tests.ocaml.ocamlprojects import run, write_project
+from tests.ocaml.ocamlprojects import count_tool_runs, run, write_project
 
 INSTALL = "apt-get install ocaml-nox ocaml-dune"
 
@@ -87,17 +87,6 @@ def fresh_cache():
     cmt.clear_cache()
 
 
-def count_tool_runs(monkeypatch) -> list[list[str]]:
-    """Record every command run through `cmt.run_tool` (and still run it)."""
-    calls: list[list[str]] = []
-    real = cmt.run_tool
-
-    def counting(argv, cwd, timeout=cmt.TOOL_TIMEOUT):
-        calls.append(list(argv))
-        return real(argv, cwd, timeout)
-
-    monkeypatch.setattr(cmt, "run_tool", counting)
-    return calls
 
 
 # --------------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from devkit.ocaml import cmt
 from devkit.ocaml.cmt import NotBuilt
 from devkit.ocaml.interface import InterfaceError, alternate_file, infer_interface
 from tests.conftest import require_tool
-from tests.ocaml.ocamlprojects import run, write_project
+from tests.ocaml.ocamlprojects import count_tool_runs, run, write_project
 
 INSTALL = "apt-get install ocaml-nox ocaml-dune"
 
@@ -98,14 +98,7 @@ def test_the_interface_follows_edits_made_since_the_build(project):
 
 
 def test_a_command_with_spaces_in_an_argument_is_read_from_dune_rules(shared, monkeypatch):
-    calls = []
-    real = cmt.run_tool
-
-    def counting(argv, cwd, timeout=cmt.TOOL_TIMEOUT):
-        calls.append(list(argv))
-        return real(argv, cwd, timeout)
-
-    monkeypatch.setattr(cmt, "run_tool", counting)
+    calls = count_tool_runs(monkeypatch)
     assert infer_interface(shared, Path("pp/m.ml")) == "val twice : int -> int\n"
     assert ["dune", "rules"] in [call[:2] for call in calls]
     compile_call = calls[-1]
@@ -114,14 +107,7 @@ def test_a_command_with_spaces_in_an_argument_is_read_from_dune_rules(shared, mo
 
 
 def test_the_command_recorded_in_the_cmt_is_used_when_unambiguous(shared, monkeypatch):
-    calls = []
-    real = cmt.run_tool
-
-    def counting(argv, cwd, timeout=cmt.TOOL_TIMEOUT):
-        calls.append(list(argv))
-        return real(argv, cwd, timeout)
-
-    monkeypatch.setattr(cmt, "run_tool", counting)
+    calls = count_tool_runs(monkeypatch)
     infer_interface(shared, Path("lib/b.ml"))
     assert [call[:2] for call in calls[:-1]] == [["ocamlcmt", "-info"]]
     compile_call = calls[-1]

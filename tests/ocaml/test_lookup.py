@@ -5,16 +5,17 @@ Positions are (line 1-based, column a 0-based byte offset), as the compiler coun
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 from devkit.errors import DevkitError
 from devkit.ocaml import cmt, lookup
-from devkit.ocaml.cmt import NotBuilt, NotInBuild, StaleBuild
+from devkit.ocaml.cmt import CmtReadError, NotBuilt, NotInBuild, StaleBuild
 from devkit.ocaml.lookup import Enclosing, Location, NoDefinition, NoTypeAt
 from tests.conftest import require_tool
-from tests.ocaml.ocamlprojects import run, write_project
+from tests.ocaml.ocamlprojects import count_tool_runs, run, write_project
 
 INSTALL = "apt-get install ocaml-nox ocaml-dune"
 
@@ -221,17 +222,35 @@ def test_stale_and_missing_builds_are_clear_errors(tmp_path):
         lookup.type_at(root, Path("tools/script.ml"), 1, 4)
 
 
+def test_a_definition_in_a_module_changed_since_the_build_is_a_clear_error(tmp_path):
+    """The target's position comes from the last build: after an edit it could point anywhere."""
+    require_tool("dune", INSTALL)
+    root = write_project(tmp_path / "p", {"dune-project": "(lang dune 2.9)\n",
+                                          "lib/dune": "(library (name l))\n",
+                                          "lib/a.ml": "let f x = x + 1\n",
+                                          "lib/b.ml": "let g = A.f 2\n"})
+    assert run(["dune", "build", "--root", "."], cwd=root).returncode == 0
+    column = "let g = A.f 2".index("f")
+    assert lookup.definition_at(root, Path("lib/b.ml"), 1, column).line == 1
+    (root / "lib/a.ml").write_text("let h = 0\nlet f x = x + 1\n")
+    with pytest.raises(StaleBuild, match=r"lib/a\.ml changed since the last build"):
+        lookup.definition_at(root, Path("lib/b.ml"), 1, column)
+    assert run(["dune", "build", "--root", "."], cwd=root).returncode == 0
+    assert lookup.definition_at(root, Path("lib/b.ml"), 1, column).line == 2
+
+
+def test_the_tools_run_in_the_toolchains_environment(project):
+    """`env` (an opam switch's PATH, say) decides which ocamlcmt reads the .cmt."""
+    cmt.clear_cache()
+    with pytest.raises(CmtReadError, match="ocamlcmt is not installed"):
+        lookup.type_at(project, Path("lib/a.ml"), 2, 14, env={"PATH": "/nonexistent"})
+    assert lookup.type_at(project, Path("lib/a.ml"), 2, 14, env=dict(os.environ)).type
+
+
 def test_later_queries_do_not_run_ocamlcmt_again(project, monkeypatch):
-    calls = []
-    real = cmt.run_tool
-
-    def counting(argv, cwd, timeout=cmt.TOOL_TIMEOUT):
-        calls.append(argv[:2])
-        return real(argv, cwd, timeout)
-
-    monkeypatch.setattr(cmt, "run_tool", counting)
+    calls = count_tool_runs(monkeypatch)
     type_at(project, "lib/a.ml", 2, 14)
-    assert calls == [["ocamlcmt", "-annot"]]
+    assert [call[:2] for call in calls] == [["ocamlcmt", "-annot"]]
     for line, col in [(2, 4), (4, 15), (7, 18), (9, 19)]:
         type_at(project, "lib/a.ml", line, col)
     definition_at(project, "lib/a.ml", 7, 12)
