@@ -18,7 +18,7 @@ from devkit.ocaml import dune
 from devkit.ocaml.diagnostics import Diagnostic, parse
 from devkit.ocaml.interface import infer_interface
 from devkit.ocaml.lookup import definition_at, type_at
-from devkit.ocaml.project import Project, find_project
+from devkit.ocaml.project import NotAnOCamlProject, Project, find_project
 from devkit.ocaml.toolchain import detect_toolchain, doctor
 
 _POSITION = re.compile(r"(?P<file>.+):(?P<line>\d+):(?P<col>\d+)")
@@ -62,8 +62,12 @@ def doctor_command(directory: Path, as_json: bool) -> None:
 
     Exit status 1 when a required tool (dune, the compiler) is missing.
     """
-    project = _project_of(directory)
-    checks = doctor(detect_toolchain(project.root, os.environ), project)
+    try:
+        project: Project | str = _project_of(directory)
+        root = project.root
+    except NotAnOCamlProject as error:  # report the tools all the same
+        project, root = str(error), directory.absolute()
+    checks = doctor(detect_toolchain(root, os.environ), project)
     if as_json:
         click.echo(json.dumps([{"name": c.name, "ok": c.ok, "required": c.required,
                                 "detail": c.detail, "advice": c.advice} for c in checks],

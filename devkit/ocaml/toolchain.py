@@ -407,10 +407,15 @@ def _version_tuple(version: str | None) -> tuple[int, ...] | None:
     return (int(match.group(1)), int(match.group(2))) if match else None
 
 
-def doctor(toolchain: Toolchain, project: Project) -> list[Check]:
+def doctor(toolchain: Toolchain, project: Project | str) -> list[Check]:
     """The report ``devkit ocaml doctor`` prints: the project, the switch, each tool, whether
-    the installed dune reads the project's ``(lang dune X.Y)``, and whether watch mode works."""
-    checks = [Check("project", True, f"{project.kind} root at {project.root}")]
+    the installed dune reads the project's ``(lang dune X.Y)``, and whether watch mode works.
+
+    `project` is the project, or the reason there is none (the tools are reported anyway)."""
+    if isinstance(project, str):
+        checks = [Check("project", False, "no OCaml project here", project)]
+    else:
+        checks = [Check("project", True, f"{project.kind} root at {project.root}")]
     switch = toolchain.switch
     if switch is None:
         detail = "no opam switch or esy sandbox: tools come from PATH"
@@ -426,7 +431,7 @@ def doctor(toolchain: Toolchain, project: Project) -> list[Check]:
             required=False,
         )
     )
-    has_esy = (project.root / "esy.json").is_file()
+    has_esy = not isinstance(project, str) and (project.root / "esy.json").is_file()
     for name in TOOL_NAMES:
         tool = toolchain.tool(name)
         if name == "esy" and not has_esy and not tool.found:
@@ -444,7 +449,7 @@ def doctor(toolchain: Toolchain, project: Project) -> list[Check]:
             checks.append(Check(name, False, "not found on PATH", advice, required))
 
     dune = toolchain.tool("dune")
-    wanted = _project_lang(project.root)
+    wanted = None if isinstance(project, str) else _project_lang(project.root)
     have = _version_tuple(dune.version)
     if wanted is not None and have is not None:
         ok = have >= wanted

@@ -123,6 +123,12 @@ def test_errors_are_one_line(project, tmp_path):
     assert_one_line_error(devkit("ocaml", "type", "lib/a.ml:1:1", cwd=project), "dune build")
     nowhere = tmp_path / "nowhere"
     nowhere.mkdir()
-    assert_one_line_error(devkit("ocaml", "doctor", cwd=nowhere), "not in an OCaml project")
+    assert_one_line_error(devkit("ocaml", "build", cwd=nowhere), "not in an OCaml project")
+    # doctor still reports the tools, with the missing project as a failed check
+    report = devkit("ocaml", "doctor", "--json", cwd=nowhere)
+    assert report.returncode == 1
+    checks = {check["name"]: check for check in json.loads(report.stdout)}
+    assert not checks["project"]["ok"] and "dune init project" in checks["project"]["advice"]
+    assert checks["dune"]["ok"]
     bad = devkit("ocaml", "type", "lib/a.ml", cwd=project)
     assert bad.returncode == 2 and "FILE:LINE:COL" in bad.stderr
