@@ -51,6 +51,7 @@ line-by-line state machine, `_Reader`, everything else, by the same rules.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import os
 import posixpath
@@ -136,14 +137,7 @@ class Related:
 
     def to_json(self) -> dict:
         """The fields as a JSON-ready dict."""
-        return {
-            "path": self.path,
-            "line": self.line,
-            "col": self.col,
-            "end_line": self.end_line,
-            "end_col": self.end_col,
-            "message": self.message,
-        }
+        return dataclasses.asdict(self)
 
 
 @dataclass(frozen=True)
@@ -235,18 +229,7 @@ class Diagnostic:
 
     def to_json(self) -> dict:
         """All fields as a JSON-ready dict (`related` as a list of dicts)."""
-        return {
-            "path": self.path,
-            "line": self.line,
-            "col": self.col,
-            "end_line": self.end_line,
-            "end_col": self.end_col,
-            "severity": self.severity,
-            "code": self.code,
-            "name": self.name,
-            "message": self.message,
-            "related": [r.to_json() for r in self.related],
-        }
+        return {**dataclasses.asdict(self), "related": [r.to_json() for r in self.related]}
 
 
 def _span(groups: tuple) -> tuple[int, int, int, int]:
