@@ -5,21 +5,26 @@ command line are `FILE:LINE:COL` with LINE and COL 1-based (COL a byte column, a
 `col('.')`), converted here to the core's 0-based byte columns.
 """
 
+from __future__ import annotations
+
 import json
 import os
 import re
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from devkit.errors import DevkitError
-from devkit.ocaml import dune
-from devkit.ocaml.diagnostics import Diagnostic, parse
-from devkit.ocaml.interface import infer_interface
-from devkit.ocaml.lookup import definition_at, type_at
 from devkit.ocaml.project import NotAnOCamlProject, Project, find_project
 from devkit.ocaml.toolchain import detect_toolchain, doctor
+
+if TYPE_CHECKING:
+    from devkit.ocaml.diagnostics import Diagnostic
+
+# The modules behind `build`, `type`, `def` and `intf` are imported by those commands, so that
+# every other devkit command starts without them.
 
 _POSITION = re.compile(r"(?P<file>.+):(?P<line>\d+):(?P<col>\d+)")
 _path = click.Path(path_type=Path)
@@ -118,6 +123,9 @@ def build(directory: Path, output_format: str) -> None:
     Paths are relative to the current folder (json also gives each absolute `file`, and `path`
     relative to the dune root). The exit status is dune's.
     """
+    from devkit.ocaml import dune
+    from devkit.ocaml.diagnostics import parse
+
     project = _project_of(directory)
     toolchain = detect_toolchain(project.root, os.environ)
     result = dune.start(["build"], project, toolchain.env).wait()
@@ -151,6 +159,8 @@ def build(directory: Path, output_format: str) -> None:
 @_json_option
 def type_command(position: tuple[Path, int, int], as_json: bool) -> None:
     """The type of the expression at FILE:LINE:COL, from the last dune build's .cmt files."""
+    from devkit.ocaml.lookup import type_at
+
     file, line, col = position
     root = _project_of(file).root
     found = type_at(root, file, line, col, detect_toolchain(root, os.environ).env)
@@ -170,6 +180,8 @@ def type_command(position: tuple[Path, int, int], as_json: bool) -> None:
 @click.argument("position", type=_Position())
 def def_command(position: tuple[Path, int, int]) -> None:
     """Where the identifier at FILE:LINE:COL is defined, as FILE:LINE:COL."""
+    from devkit.ocaml.lookup import definition_at
+
     file, line, col = position
     root = _project_of(file).root
     location = definition_at(root, file, line, col, detect_toolchain(root, os.environ).env)
@@ -180,6 +192,8 @@ def def_command(position: tuple[Path, int, int]) -> None:
 @click.argument("ml_file", metavar="FILE.ml", type=_path)
 def intf(ml_file: Path) -> None:
     """Print the interface (.mli text) the compiler infers for FILE.ml, with dune's flags."""
+    from devkit.ocaml.interface import infer_interface
+
     if not ml_file.is_file():
         raise DevkitError(f"{ml_file} is not a file")
     root = _project_of(ml_file).root
