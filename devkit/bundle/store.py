@@ -187,6 +187,7 @@ class BundleStore:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
+        self._read: dict[int, Link] = {}
 
     def exists(self) -> bool:
         return self.path.is_dir()
@@ -196,7 +197,7 @@ class BundleStore:
         found = {}
         for entry in self.path.iterdir():
             match = _MANIFEST_NAME.fullmatch(entry.name)
-            if match:
+            if match and entry.name == manifest_name(int(match.group(1))):
                 found[int(match.group(1))] = entry
         return dict(sorted(found.items()))
 
@@ -212,7 +213,9 @@ class BundleStore:
         return len(sequences)
 
     def link(self, sequence: int) -> Link:
-        """Read and check the manifest of one link."""
+        """Read and check the manifest of one link (once: a written manifest never changes)."""
+        if sequence in self._read:
+            return self._read[sequence]
         path = self.path / manifest_name(sequence)
         try:
             data = path.read_bytes()
@@ -221,6 +224,7 @@ class BundleStore:
         link = parse_manifest(data, str(path))
         if link.sequence != sequence:
             raise StoreError(f"{path}: manifest says it is link {link.sequence}")
+        self._read[sequence] = link
         return link
 
     def links(self, start: int = 1) -> list[Link]:
