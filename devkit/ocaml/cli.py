@@ -18,7 +18,7 @@ import click
 
 from devkit.errors import DevkitError
 from devkit.ocaml.project import NotAnOCamlProject, Project, find_project
-from devkit.ocaml.toolchain import detect_toolchain, doctor
+from devkit.ocaml.toolchain import detect_environment, detect_toolchain, doctor
 
 if TYPE_CHECKING:
     from devkit.ocaml.diagnostics import Diagnostic
@@ -127,8 +127,7 @@ def build(directory: Path, output_format: str) -> None:
     from devkit.ocaml.diagnostics import parse
 
     project = _project_of(directory)
-    toolchain = detect_toolchain(project.root, os.environ)
-    result = dune.start(["build"], project, toolchain.env).wait()
+    result = dune.start(["build"], project, detect_environment(project.root, os.environ).env).wait()
     diagnostics = parse(result.output, project.root)
     # Paths as the caller sees them: relative to the current folder, which is where Vim's
     # :cfile and GitHub's annotations (the workspace) resolve them.
@@ -163,7 +162,7 @@ def type_command(position: tuple[Path, int, int], as_json: bool) -> None:
 
     file, line, col = position
     root = _project_of(file).root
-    found = type_at(root, file, line, col, detect_toolchain(root, os.environ).env)
+    found = type_at(root, file, line, col, detect_environment(root, os.environ).env)
     if as_json:
         def span(start: tuple[int, int], end: tuple[int, int]) -> dict:
             return {"start": [start[0], start[1] + 1], "end": [end[0], end[1] + 1]}
@@ -184,7 +183,7 @@ def def_command(position: tuple[Path, int, int]) -> None:
 
     file, line, col = position
     root = _project_of(file).root
-    location = definition_at(root, file, line, col, detect_toolchain(root, os.environ).env)
+    location = definition_at(root, file, line, col, detect_environment(root, os.environ).env)
     click.echo(f"{location.path}:{location.line}:{location.col + 1}")
 
 
@@ -197,5 +196,5 @@ def intf(ml_file: Path) -> None:
     if not ml_file.is_file():
         raise DevkitError(f"{ml_file} is not a file")
     root = _project_of(ml_file).root
-    click.echo(infer_interface(root, ml_file.absolute(), detect_toolchain(root, os.environ).env),
+    click.echo(infer_interface(root, ml_file.absolute(), detect_environment(root, os.environ).env),
                nl=False)

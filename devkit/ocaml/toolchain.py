@@ -23,6 +23,7 @@ with `shlex`, never through a shell. The caller passes the base environment: not
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import re
 import shlex
@@ -333,6 +334,32 @@ def detect_toolchain(
     """The switch and tools for the project at `project_root`, starting from `base_env` (the
     caller's environment). Runs ``opam env``/``esy command-env`` and each tool's version
     command with a `timeout`; a failure there is recorded in `Toolchain.problems`."""
+    toolchain = detect_environment(project_root, base_env, timeout=timeout)
+    env = toolchain.env
+    tools: dict[str, Tool] = {}
+    for name in TOOL_NAMES:
+        executable, args = _COMMANDS[name]
+        path = _which(executable, env)
+        if path is None and name == "ocaml":
+            # No ocamlc: the toplevel alone still tells the version.
+            path = _which("ocaml", env)
+            args = ("-version",)
+        version = None
+        if path is not None:
+            if args:
+                version = tool_version(path, args, env, timeout)
+            elif (path.parent / "ocamlc").exists():
+                version = tool_version(path.parent / "ocamlc", ("-version",), env, timeout)
+        tools[name] = Tool(name, path, version)
+    return dataclasses.replace(toolchain, tools=tools)
+
+
+def detect_environment(
+    project_root: Path, base_env: Mapping[str, str], *, timeout: float = _VERSION_TIMEOUT
+) -> Toolchain:
+    """The switch and the environment to run the project's tools with, without looking the
+    tools up (`tools` is empty): what running dune or ocamlcmt needs, at the cost of at most
+    one ``opam env``/``esy command-env``."""
     root = Path(project_root)
     env = dict(base_env)
     problems: list[str] = []
@@ -379,22 +406,7 @@ def detect_toolchain(
             name = prefix_path.parent.name if prefix_path.name == "_opam" else prefix_path.name
             switch = Switch("opam", prefix_path, env.get("OPAMSWITCH") or name)
 
-    tools: dict[str, Tool] = {}
-    for name in TOOL_NAMES:
-        executable, args = _COMMANDS[name]
-        path = _which(executable, env)
-        if path is None and name == "ocaml":
-            # No ocamlc: the toplevel alone still tells the version.
-            path = _which("ocaml", env)
-            args = ("-version",)
-        version = None
-        if path is not None:
-            if args:
-                version = tool_version(path, args, env, timeout)
-            elif (path.parent / "ocamlc").exists():
-                version = tool_version(path.parent / "ocamlc", ("-version",), env, timeout)
-        tools[name] = Tool(name, path, version)
-    return Toolchain(switch, env, tools, tuple(problems))
+    return Toolchain(switch, env, {}, tuple(problems))
 
 
 # --- doctor ---------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from devkit.ocaml.project import find_project
 from devkit.ocaml.toolchain import (
     DEBIAN_INSTALL,
     Check,
+    detect_environment,
     detect_toolchain,
     doctor,
     parse_sh_env,
@@ -213,6 +214,11 @@ def test_local_opam_switch_layout_wins(tmp_path, real_tools):
     checks = checks_by_name(doctor(toolchain, project))
     assert checks["ocamllsp"].ok and checks["switch"].ok
     assert "opam-local" in checks["switch"].detail
+
+    # Running the tools needs only the environment: the same, with no tool looked up.
+    environment = detect_environment(project.root, base)
+    assert (environment.switch, environment.env) == (toolchain.switch, toolchain.env)
+    assert environment.tools == {}
 
 
 def test_local_switch_in_a_parent_folder(tmp_path, real_tools):
