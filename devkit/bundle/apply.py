@@ -19,7 +19,6 @@ links arrived in the meantime.
 import os
 import shutil
 import subprocess
-import tempfile
 from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
@@ -28,7 +27,6 @@ from devkit.bundle.filesafety import crash_point, exclusive_lock, fsync_director
 from devkit.bundle.gitrepo import (
     GitFailed,
     Repository,
-    git_failure,
     init_bare_repository,
     open_repository,
 )
@@ -232,14 +230,10 @@ def _take_objects(store: BundleStore, link: Link, pack_offset: int, repo: Reposi
         raise StoreError(f"{path}: {repo.path} lacks {len(missing)} prerequisite commit(s) of "
                          f"link {link.sequence}, e.g. {min(missing)}")
     args = ["index-pack", "--stdin", "--fix-thin"] + (["-v"] if progress else [])
-    with open(path, "rb") as stream, tempfile.TemporaryFile() as errors:
+    with open(path, "rb") as stream:
         stream.seek(pack_offset)
-        process = repo.popen(*args, stdin=stream, stdout=subprocess.DEVNULL,
-                             stderr=None if progress else errors)
-        status = process.wait()
-        if status != 0:
-            errors.seek(0)
-            raise git_failure(args, repo.path, status, errors.read())
+        with repo.streaming(*args, stdin=stream, stdout=subprocess.DEVNULL, show_stderr=progress):
+            pass  # index-pack reads the pack from the file itself
     crash_point(f"after indexing link {link.sequence}")
 
 

@@ -9,7 +9,9 @@ because importing it takes longer (~85 ms) than everything most commands do.
 
 import os
 import subprocess
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,10 +71,29 @@ class Repository:
         """Run `git ARGS` here and return its stdout decoded (errors replaced)."""
         return self.git(*args, input=input, ok_codes=ok_codes).stdout.decode(errors="replace")
 
-    def popen(self, *args: str, stdin=None, stdout=None, stderr=None) -> subprocess.Popen:
-        """Start `git ARGS` here for streaming; the caller waits and checks the status."""
-        return subprocess.Popen(["git", *args], cwd=self.path, stdin=stdin, stdout=stdout,
-                                stderr=stderr, env=_git_environment())
+    @contextmanager
+    def streaming(self, *args: str, stdin=None, stdout=None,
+                  show_stderr: bool = False) -> Iterator[subprocess.Popen]:
+        """Run `git ARGS` here for the block to stream through; then wait for it.
+
+        Leaving the block closes git's pipes and waits; a non-zero exit raises GitFailed with
+        git's last line of stderr. With `show_stderr` git writes its stderr (its progress) to
+        ours instead.
+        """
+        with tempfile.TemporaryFile() as errors:
+            process = subprocess.Popen(["git", *args], cwd=self.path, stdin=stdin, stdout=stdout,
+                                       stderr=None if show_stderr else errors,
+                                       env=_git_environment())
+            try:
+                yield process
+            finally:
+                for pipe in (process.stdin, process.stdout):
+                    if pipe:
+                        pipe.close()
+                status = process.wait()
+            if status != 0:
+                errors.seek(0)
+                raise git_failure(args, self.path, status, errors.read())
 
     def config_get(self, key: str) -> str | None:
         """The value of a config key of this repository, or None when unset."""

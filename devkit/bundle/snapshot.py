@@ -9,7 +9,6 @@ no objects: the manifest's full ref state carries them.
 import hashlib
 import re
 import subprocess
-import tempfile
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,7 +22,7 @@ from devkit.bundle.filesafety import (
     remove_stale_temporaries,
     write_atomically,
 )
-from devkit.bundle.gitrepo import Repository, git_failure, open_repository
+from devkit.bundle.gitrepo import Repository, open_repository
 from devkit.bundle.refstate import (
     RefChanges,
     RefState,
@@ -247,26 +246,18 @@ def _write_bundle(repo: Repository, stream: BinaryIO, header: bytes, include: li
     size = len(header)
     pack_start = b""
     tail = b""
-    with tempfile.TemporaryFile() as errors:
-        process = repo.popen(*args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                             stderr=None if progress else errors)
-        try:
-            process.stdin.write(revisions.encode())
-            process.stdin.close()
-            while chunk := process.stdout.read(_CHUNK):
-                stream.write(chunk)
-                file_hash.update(chunk)
-                size += len(chunk)
-                if len(pack_start) < PACK_HEADER_LENGTH:
-                    pack_start = (pack_start + chunk)[:PACK_HEADER_LENGTH]
-                tail = (tail + chunk if len(chunk) < checksum_length else chunk)[-checksum_length:]
-                crash_point("while writing pack")
-        finally:
-            process.stdout.close()
-            status = process.wait()
-        if status != 0:
-            errors.seek(0)
-            raise git_failure(args, repo.path, status, errors.read())
+    with repo.streaming(*args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                        show_stderr=progress) as process:
+        process.stdin.write(revisions.encode())
+        process.stdin.close()
+        while chunk := process.stdout.read(_CHUNK):
+            stream.write(chunk)
+            file_hash.update(chunk)
+            size += len(chunk)
+            if len(pack_start) < PACK_HEADER_LENGTH:
+                pack_start = (pack_start + chunk)[:PACK_HEADER_LENGTH]
+            tail = (tail + chunk if len(chunk) < checksum_length else chunk)[-checksum_length:]
+            crash_point("while writing pack")
     if len(pack_start) < PACK_HEADER_LENGTH or not pack_start.startswith(b"PACK"):
         raise DevkitError(f"git pack-objects in {repo.path} wrote no pack")
     return _PackWritten(size=size, sha256=file_hash.hexdigest(),
