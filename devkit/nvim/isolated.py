@@ -1,0 +1,66 @@
+"""An isolated Neovim configuration with the plugin registered: how a newcomer tries devkit
+without touching their own setup (`devkit nvim run`), and how the tests and the demo drive it.
+
+Everything lives under one folder: ``config/nvim/init.lua`` (the plugin's runtime folder on the
+runtimepath, devkit's Python as the host, other providers off) and the data, state and cache
+folders, selected through the XDG variables of the returned environment.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+from devkit.nvim.neovim import lua_string, register, runtime_dir
+
+_XDG = {
+    "XDG_CONFIG_HOME": "config",
+    "XDG_DATA_HOME": "data",
+    "XDG_STATE_HOME": "state",
+    "XDG_CACHE_HOME": "cache",
+}
+
+
+def init_lua(runtime: Path, python: str, extra: str = "") -> str:
+    """The isolated ``init.lua``: the plugin on the runtimepath, `python` as the Python host."""
+    return (
+        "-- written by devkit: an isolated configuration with the devkit plugin\n"
+        f"vim.opt.runtimepath:prepend({lua_string(str(runtime))})\n"
+        f"vim.g.python3_host_prog = {lua_string(python)}\n"
+        "vim.g.loaded_ruby_provider = 0\n"
+        "vim.g.loaded_node_provider = 0\n"
+        "vim.g.loaded_perl_provider = 0\n"
+        f"{extra}"
+    )
+
+
+def isolated_environment(base: Path, env: Mapping[str, str]) -> dict[str, str]:
+    """`env` with Neovim's configuration, data, state and cache folders under `base`."""
+    isolated = dict(env)
+    for variable, folder in _XDG.items():
+        isolated[variable] = str(base / folder)
+    for variable in ("NVIM_APPNAME", "NVIM_RPLUGIN_MANIFEST", "VIMINIT", "NVIM", "NVIM_LISTEN_ADDRESS"):
+        isolated.pop(variable, None)
+    return isolated
+
+
+def prepare(
+    base: Path,
+    nvim: Path,
+    env: Mapping[str, str] = os.environ,
+    python: str = sys.executable,
+    extra_init: str = "",
+) -> dict[str, str]:
+    """Write an isolated configuration under `base`, register the plugin in it exactly as
+    `devkit nvim install` does, and return the environment that selects it."""
+    runtime = runtime_dir()
+    isolated = isolated_environment(base, env)
+    for folder in _XDG.values():
+        (base / folder).mkdir(parents=True, exist_ok=True)
+    config = base / "config" / "nvim"
+    config.mkdir(parents=True, exist_ok=True)
+    (config / "init.lua").write_text(init_lua(runtime, python, extra_init))
+    register(nvim, isolated, python, runtime)
+    return isolated

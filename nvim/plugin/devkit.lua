@@ -1,0 +1,46 @@
+-- devkit: :Dune and :OCaml. Only the commands and two autocommands are defined at start-up;
+-- the Lua modules load on first use and the Python host starts on the first command.
+if vim.g.loaded_devkit then
+  return
+end
+vim.g.loaded_devkit = true
+
+if vim.fn.has("nvim-0.10") == 0 then
+  vim.api.nvim_echo({ { "[devkit] needs Neovim 0.10 or newer; this is " .. tostring(vim.version and vim.version() or "older"), "ErrorMsg" } }, true, {})
+  return
+end
+
+local function command(name, desc)
+  vim.api.nvim_create_user_command(name, function(opts)
+    require("devkit").run(name, opts)
+  end, {
+    nargs = "*",
+    bang = true,
+    desc = desc,
+    complete = function(arglead, cmdline, pos)
+      return require("devkit").complete(name, arglead, cmdline, pos)
+    end,
+  })
+end
+
+command("Dune", "devkit: run dune (build, test, exec, clean, fmt, watch, stop, promote, log)")
+command("OCaml", "devkit: OCaml (type, def, switch, intf, holes, construct, lsp, doctor)")
+
+local group = vim.api.nvim_create_augroup("devkit", { clear = true })
+vim.api.nvim_create_autocmd("FileType", {
+  group = group,
+  pattern = { "ocaml", "ocamlinterface", "ocamllex", "menhir", "dune" },
+  callback = function(args)
+    if vim.g.devkit_ocaml_autostart and vim.g.devkit_ocaml_autostart ~= 0 then
+      require("devkit.lsp").autostart(args.buf)
+    end
+  end,
+})
+vim.api.nvim_create_autocmd("BufReadPost", {
+  group = group,
+  callback = function(args)
+    if package.loaded["devkit.dune"] then
+      require("devkit.dune").show_stored(args.buf)
+    end
+  end,
+})

