@@ -22,6 +22,11 @@ _XDG = {
     "XDG_CACHE_HOME": "cache",
 }
 
+#: Variables that would point the isolated Neovim at another configuration or a parent Neovim.
+_INHERITED_NVIM_VARIABLES = (
+    "NVIM_APPNAME", "NVIM_RPLUGIN_MANIFEST", "VIMINIT", "NVIM", "NVIM_LISTEN_ADDRESS",
+)
+
 
 def init_lua(runtime: Path, python: str, extra: str = "") -> str:
     """The isolated ``init.lua``: the plugin on the runtimepath, `python` as the Python host."""
@@ -41,7 +46,7 @@ def isolated_environment(base: Path, env: Mapping[str, str]) -> dict[str, str]:
     isolated = dict(env)
     for variable, folder in _XDG.items():
         isolated[variable] = str(base / folder)
-    for variable in ("NVIM_APPNAME", "NVIM_RPLUGIN_MANIFEST", "VIMINIT", "NVIM", "NVIM_LISTEN_ADDRESS"):
+    for variable in _INHERITED_NVIM_VARIABLES:
         isolated.pop(variable, None)
     return isolated
 
