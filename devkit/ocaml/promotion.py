@@ -9,10 +9,12 @@ Marshal reader; the file is absent when nothing is pending.
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import struct
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from devkit.errors import DevkitError
@@ -119,27 +121,43 @@ def _ocaml_list(value: object) -> list[object]:
     return items
 
 
-def _record_dst(record: object) -> bytes:
-    """The ``dst`` of a promotion ``{src; staging; dst}`` record."""
+def _record(record: object) -> tuple[bytes, bytes]:
+    """``(dst, content)`` of a promotion ``{src; staging; dst}`` record: the file to change and
+    the build file holding its new content (``staging`` when set, else ``src``), relative to
+    ``_build``."""
     if (
         not isinstance(record, _Block)
         or len(record.fields) != 3
+        or not isinstance(record.fields[0], bytes)
         or not isinstance(record.fields[2], bytes)
     ):
         raise PromotionFormatError("dune's promotion file has an unexpected entry")
-    return record.fields[2]
+    src, staging, dst = record.fields
+    if isinstance(staging, _Block) and len(staging.fields) == 1:  # Some staging
+        if not isinstance(staging.fields[0], bytes):
+            raise PromotionFormatError("dune's promotion file has an unexpected entry")
+        return dst, staging.fields[0]
+    return dst, src
 
 
 _TO_PROMOTE = re.compile(rb"^DUNE-TO-PROMOTEv(\d+):")
 
 
-def read_to_promote(data: bytes) -> list[str]:
-    """The destination paths (relative to the root) pending in the bytes of a
-    ``_build/.to-promote`` file, in file order without duplicates.
+@dataclass(frozen=True)
+class Promotion:
+    """One pending correction: `path` (relative to the root) gets the content of `corrected`
+    (relative to ``_build``), or is deleted when `corrected` is None (dune 3's ``Delete``)."""
+
+    path: str
+    corrected: str | None
+
+
+def read_promotions(data: bytes) -> list[Promotion]:
+    """The pending corrections in the bytes of a ``_build/.to-promote`` file, in file order,
+    one per path (the first).
 
     Version 2 (dune 2.x) and 3: a list of ``{src; staging; dst}``. Version 4 (dune 3.x): a list
-    of ``File {src; staging; dst}`` and ``Delete (what, path)``; a pending deletion is listed by
-    its path too (``dune promote`` deletes it).
+    of ``File {src; staging; dst}`` and ``Delete (what, path)``.
     """
     match = _TO_PROMOTE.match(data)
     if not match:
@@ -148,17 +166,17 @@ def read_to_promote(data: bytes) -> list[str]:
         )
     version = int(match.group(1))
     items = _ocaml_list(unmarshal(data[match.end() :]))
-    paths: list[bytes] = []
+    found: list[tuple[bytes, bytes | None]] = []
     if version in (2, 3):
-        paths = [_record_dst(item) for item in items]
+        found = [_record(item) for item in items]
     elif version == 4:
         for item in items:
             if isinstance(item, _Block) and item.tag == 0 and len(item.fields) == 1:
-                paths.append(_record_dst(item.fields[0]))
+                found.append(_record(item.fields[0]))
             elif isinstance(item, _Block) and item.tag == 1 and len(item.fields) == 2:
                 if not isinstance(item.fields[1], bytes):
                     raise PromotionFormatError("dune's promotion file has an unexpected entry")
-                paths.append(item.fields[1])
+                found.append((item.fields[1], None))
             else:
                 raise PromotionFormatError("dune's promotion file has an unexpected entry")
     else:
@@ -166,15 +184,21 @@ def read_to_promote(data: bytes) -> list[str]:
             f"_build/.to-promote is version {version}, which devkit does not read (it reads "
             f"2 to 4); run `dune promote` directly"
         )
-    seen: dict[str, None] = {}
-    for path in paths:
-        seen.setdefault(os.fsdecode(path), None)
-    return list(seen)
+    seen: dict[str, Promotion] = {}
+    for dst, corrected in found:
+        path = os.fsdecode(dst)
+        content = None if corrected is None else os.fsdecode(corrected)
+        seen.setdefault(path, Promotion(path, content))
+    return list(seen.values())
 
 
-def pending_promotions(project: Project) -> list[Path]:
-    """Absolute paths of the source files ``dune promote`` would change, from the last build's
-    ``_build/.to-promote`` (empty when the file is absent: nothing is pending)."""
+def read_to_promote(data: bytes) -> list[str]:
+    """The paths (relative to the root) that `read_promotions` finds, in file order: a pending
+    deletion is listed by its path too (``dune promote`` deletes it)."""
+    return [promotion.path for promotion in read_promotions(data)]
+
+
+def _pending(project: Project) -> list[Promotion]:
     try:
         data = (project.root / "_build" / ".to-promote").read_bytes()
     except FileNotFoundError:
@@ -183,7 +207,41 @@ def pending_promotions(project: Project) -> list[Path]:
         raise PromotionFormatError(
             f"cannot read {project.root / '_build' / '.to-promote'}: {error.strerror}"
         ) from error
-    return [project.root / path for path in read_to_promote(data)]
+    return read_promotions(data)
+
+
+def pending_promotions(project: Project) -> list[Path]:
+    """Absolute paths of the source files ``dune promote`` would change, from the last build's
+    ``_build/.to-promote`` (empty when the file is absent: nothing is pending)."""
+    return [project.root / promotion.path for promotion in _pending(project)]
+
+
+def _lines(path: Path) -> list[str]:
+    try:
+        return path.read_text(errors="replace").splitlines(keepends=True)
+    except FileNotFoundError:
+        return []
+
+
+def promotion_diff(project: Project, files: list[Path] | None = None) -> str:
+    """A unified diff of what ``dune promote [FILES]`` would change (every pending correction
+    when `files` is None), ``a/``/``b/`` paths relative to the root; "" when nothing is
+    pending for them."""
+    wanted = None if files is None else {str(project.relative(path)) for path in files}
+    chunks = []
+    for promotion in _pending(project):
+        if wanted is not None and promotion.path not in wanted:
+            continue
+        before = _lines(project.root / promotion.path)
+        after = (
+            [] if promotion.corrected is None
+            else _lines(project.root / "_build" / promotion.corrected)
+        )
+        diff = difflib.unified_diff(
+            before, after, f"a/{promotion.path}", f"b/{promotion.path}"
+        )
+        chunks.extend(line if line.endswith("\n") else line + "\n" for line in diff)
+    return "".join(chunks)
 
 
 def promote(

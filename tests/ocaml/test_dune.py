@@ -6,6 +6,7 @@ Slow steps are dune rules that sleep; every wait polls with a deadline instead o
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -33,6 +34,7 @@ from devkit.ocaml.promotion import (
     PromotionFormatError,
     pending_promotions,
     promote,
+    promotion_diff,
     read_to_promote,
 )
 from devkit.ocaml.toolchain import dune_major, parse_version
@@ -478,6 +480,14 @@ def test_promotion_of_diff_rules(tmp_path, env):
     expected = {root / "b.expected", root / "c.expected", root / "sub" / "d.expected"}
     assert set(pending_promotions(project)) == expected
     assert (root / "_build" / ".to-promote").read_bytes().startswith(b"DUNE-TO-PROMOTEv")
+    # What `dune promote` would change, as a unified diff (old content → corrected content).
+    diff = promotion_diff(project, [root / "sub" / "d.expected"])
+    assert diff == (
+        "--- a/sub/d.expected\n+++ b/sub/d.expected\n@@ -1 +1 @@\n-old d\n+new d\n"
+    )
+    assert set(re.findall(r"^\+\+\+ b/(.*)$", promotion_diff(project), re.M)) == {
+        "b.expected", "c.expected", "sub/d.expected"}
+    assert (root / "b.expected").read_text() == "old b\n"  # showing the diff changes nothing
 
     one = promote(project, env, [root / "b.expected"])
     assert one.exit_code == 0, one.output
