@@ -208,20 +208,32 @@ class _LineSplitter:
         return events
 
 
+@dataclass(frozen=True)
+class WatchBuild:
+    """One build cycle of ``dune build --watch``: its output lines joined with ``\\n`` (empty
+    for a clean build) and how long it took, from its first sign of activity to its end."""
+
+    output: str
+    duration_ms: int
+
+
 class WatchCycles:
     """Splits the line/status events of ``dune build --watch`` into build cycles.
 
     A cycle ends at a "Success/Had errors, waiting for filesystem changes" status (or line)
     after some activity; dune repaints that status when the next cycle starts, which is not a
     new cycle. The ``NEW BUILD`` banner and blank edges are not part of a cycle's output.
-    `on_build` gets each cycle's output lines joined with ``\\n`` (empty for a clean build).
+    `on_build` gets a `WatchBuild` for each cycle.
     """
 
-    def __init__(self, on_build: Callable[[str], None], limit: int = DEFAULT_MAX_OUTPUT) -> None:
+    def __init__(
+        self, on_build: Callable[[WatchBuild], None], limit: int = DEFAULT_MAX_OUTPUT
+    ) -> None:
         self._on_build = on_build
         self._limit = limit
         self._lines = BoundedOutput(limit)
         self._active = True  # the first build starts with the process
+        self._started = time.monotonic()
 
     def line(self, text: str) -> None:
         if _CYCLE_END.match(text.strip()):
@@ -231,7 +243,7 @@ class WatchCycles:
         else:
             self._lines.add(text.encode("utf-8") + b"\n")
             if text.strip():
-                self._active = True
+                self._activity()
 
     def status(self, text: str) -> None:
         text = text.strip()
@@ -240,7 +252,12 @@ class WatchCycles:
         if _CYCLE_END.match(text):
             self._end()
         else:
+            self._activity()
+
+    def _activity(self) -> None:
+        if not self._active:
             self._active = True
+            self._started = time.monotonic()
 
     def _end(self) -> None:
         if not self._active:
@@ -248,7 +265,8 @@ class WatchCycles:
         output, _ = self._lines.text()
         self._lines = BoundedOutput(self._limit)
         self._active = False
-        self._on_build(output.strip("\n"))
+        duration_ms = int((time.monotonic() - self._started) * 1000)
+        self._on_build(WatchBuild(output.strip("\n"), duration_ms))
 
 
 # --- processes ------------------------------------------------------------------------------
@@ -546,13 +564,13 @@ def _lock_explainer(project: Project, watcher: int) -> Callable[[DuneResult], Du
 def start_watch(
     project: Project,
     env: Mapping[str, str],
-    on_build: Callable[[str], None],
+    on_build: Callable[[WatchBuild], None],
     on_line: Callable[[str], None] | None = None,
     targets: list[str] | None = None,
     max_output_bytes: int = DEFAULT_MAX_OUTPUT,
     on_exit: Callable[[DuneResult], None] | None = None,
 ) -> DuneProcess:
-    """Start ``dune build --watch --root ROOT [TARGETS]``; `on_build` gets the output of each
+    """Start ``dune build --watch --root ROOT [TARGETS]``; `on_build` gets a `WatchBuild` for each
     build cycle (the first build, then one per rebuild) from the reader thread, `on_line` each
     output line. Stop it with `DuneProcess.cancel`. dune 2.x needs ``inotifywait``
     (``apt-get install inotify-tools``) or ``fswatch``; without them dune exits at once and

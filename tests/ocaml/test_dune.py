@@ -340,7 +340,7 @@ WATCH_2_9_3 = (
 @pytest.mark.parametrize("chunk", [1, 7, len(WATCH_2_9_3)])
 def test_watch_cycles_from_dune_2_9_3_output(chunk):
     cycles: list[str] = []
-    watch = WatchCycles(cycles.append)
+    watch = WatchCycles(lambda build: cycles.append(build.output))
     splitter = dune._LineSplitter(split_cr=True)
     for start_at in range(0, len(WATCH_2_9_3), chunk):
         for kind, text in splitter.feed(WATCH_2_9_3[start_at : start_at + chunk]):
@@ -359,7 +359,11 @@ def test_watch_mode_builds_in_cycles(tmp_path, env):
     project = make_project(tmp_path / "p", {"dune": "(executable (name main))\n",
                                             "main.ml": OK_MAIN})  # fmt: skip
     cycles: list[str] = []
-    watch = start_watch(project, env, on_build=cycles.append)
+
+    def record(build):
+        cycles.append(build.output)
+
+    watch = start_watch(project, env, on_build=record)
     try:
         wait_until(lambda: len(cycles) >= 1, 30, "the first build")
         assert cycles == [""]
@@ -372,7 +376,7 @@ def test_watch_mode_builds_in_cycles(tmp_path, env):
             blocked = second.wait(1)
             assert blocked.blocked_by_watch and blocked.exit_code == 1
             assert f"is running for {project.root}" in blocked.output
-        again = start_watch(project, env, on_build=cycles.append).wait(1)
+        again = start_watch(project, env, on_build=record).wait(1)
         assert again.blocked_by_watch
 
         (project.root / "main.ml").write_text(BAD_MAIN)
