@@ -256,3 +256,16 @@ def promote(
     for a file with nothing pending."""
     relative = [str(project.relative(path)) for path in files or []]
     return start(["promote", *relative], project, env).wait(timeout)
+
+
+_PROMOTING = re.compile(r"^Promoting (?:.+) to (.+)\.$", re.M)
+
+
+def promoted_paths(output: str) -> list[str]:
+    """The files (relative to the root) that dune's output says it promoted, in order: the
+    ``Promoting SRC to DST.`` lines of ``dune promote``, ``dune fmt`` and ``--auto-promote``.
+
+    >>> promoted_paths("Promoting _build/default/b.out to b.expected.\\nDone.\\n")
+    ['b.expected']
+    """
+    return _PROMOTING.findall(output)

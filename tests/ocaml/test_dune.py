@@ -34,6 +34,7 @@ from devkit.ocaml.promotion import (
     PromotionFormatError,
     pending_promotions,
     promote,
+    promoted_paths,
     promotion_diff,
     read_to_promote,
 )
@@ -496,6 +497,7 @@ def test_promotion_of_diff_rules(tmp_path, env):
     one = promote(project, env, [root / "b.expected"])
     assert one.exit_code == 0, one.output
     assert "Promoting _build/default/b.out to b.expected." in one.output
+    assert promoted_paths(one.output) == ["b.expected"]
     assert (root / "b.expected").read_text() == "new b\n"
     assert (root / "c.expected").read_text() == "old c\n"
     assert set(pending_promotions(project)) == expected - {root / "b.expected"}
