@@ -211,9 +211,11 @@ class _LineSplitter:
 @dataclass(frozen=True)
 class WatchBuild:
     """One build cycle of ``dune build --watch``: its output lines joined with ``\\n`` (empty
-    for a clean build) and how long it took, from its first sign of activity to its end."""
+    for a clean build), whether dune said "Success" (rather than "Had errors"), and how long it
+    took, from its first sign of activity to its end."""
 
     output: str
+    succeeded: bool
     duration_ms: int
 
 
@@ -237,7 +239,7 @@ class WatchCycles:
 
     def line(self, text: str) -> None:
         if _CYCLE_END.match(text.strip()):
-            self._end()
+            self._end(text.strip())
         elif _NEW_BUILD.match(text.strip()):
             self._lines = BoundedOutput(self._limit)
         else:
@@ -250,7 +252,7 @@ class WatchCycles:
         if not text:
             return
         if _CYCLE_END.match(text):
-            self._end()
+            self._end(text)
         else:
             self._activity()
 
@@ -259,14 +261,15 @@ class WatchCycles:
             self._active = True
             self._started = time.monotonic()
 
-    def _end(self) -> None:
+    def _end(self, status: str) -> None:
         if not self._active:
             return
         output, _ = self._lines.text()
         self._lines = BoundedOutput(self._limit)
         self._active = False
         duration_ms = int((time.monotonic() - self._started) * 1000)
-        self._on_build(WatchBuild(output.strip("\n"), duration_ms))
+        succeeded = status.startswith("Success")
+        self._on_build(WatchBuild(output.strip("\n"), succeeded, duration_ms))
 
 
 # --- processes ------------------------------------------------------------------------------

@@ -341,12 +341,19 @@ WATCH_2_9_3 = (
 @pytest.mark.parametrize("chunk", [1, 7, len(WATCH_2_9_3)])
 def test_watch_cycles_from_dune_2_9_3_output(chunk):
     cycles: list[str] = []
-    watch = WatchCycles(lambda build: cycles.append(build.output))
+    succeeded: list[bool] = []
+
+    def record(build):
+        cycles.append(build.output)
+        succeeded.append(build.succeeded)
+
+    watch = WatchCycles(record)
     splitter = dune._LineSplitter(split_cr=True)
     for start_at in range(0, len(WATCH_2_9_3), chunk):
         for kind, text in splitter.feed(WATCH_2_9_3[start_at : start_at + chunk]):
             (watch.status if kind == "status" else watch.line)(text)
     assert len(cycles) == 3
+    assert succeeded == [True, False, True]
     assert cycles[0] == "" and cycles[2] == ""
     assert cycles[1].startswith('File "main.ml", line 1, characters 23-26:')
     assert cycles[1].endswith("         string")
