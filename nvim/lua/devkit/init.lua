@@ -88,7 +88,7 @@ function M.host_failed(err)
   local text = tostring(err)
   if text:find("Unknown function", 1, true) or text:find("E117", 1, true) then
     M.notify("the remote plugin is not registered: run `devkit nvim install` (or :UpdateRemotePlugins)", vim.log.levels.ERROR)
-  elseif text:find("channel", 1, true) then
+  elseif text:lower():find("channel", 1, true) then
     M.notify("the Python host stopped; restart Neovim (:checkhealth devkit reports on it)", vim.log.levels.ERROR)
   else
     M.notify("the Python host failed to start: " .. (text:match("[^\n]+") or text) .. " (:checkhealth devkit)", vim.log.levels.ERROR)
