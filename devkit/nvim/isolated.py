@@ -69,3 +69,10 @@ def prepare(
     (config / "init.lua").write_text(init_lua(runtime, python, extra_init))
     register(nvim, isolated, python, runtime)
     return isolated
+
+
+def embedded_command(nvim: Path, env: Mapping[str, str]) -> list[str]:
+    """The command line of an ``nvim --embed --headless`` that runs in exactly `env` (for
+    ``pynvim.attach("child", argv=...)``, which passes on its own environment otherwise)."""
+    return ["env", "-i", *(f"{key}={value}" for key, value in env.items()),
+            str(nvim), "--embed", "--headless"]

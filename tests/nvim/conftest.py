@@ -16,7 +16,7 @@ from pathlib import Path
 import pynvim
 import pytest
 
-from devkit.nvim.isolated import isolated_environment, prepare
+from devkit.nvim.isolated import embedded_command, isolated_environment, prepare
 from devkit.nvim.neovim import NeovimError, find_nvim
 
 
@@ -46,9 +46,7 @@ def isolated_config(tmp_path_factory, nvim_binary) -> Path:
 def start_nvim(nvim_binary: Path, config: Path, env: dict[str, str] | None = None) -> pynvim.Nvim:
     """An embedded headless Neovim on `config`, in `env` (default: the current environment)."""
     environment = isolated_environment(config, env if env is not None else os.environ)
-    argv = ["env", "-i", *(f"{k}={v}" for k, v in environment.items()),
-            str(nvim_binary), "--embed", "--headless"]
-    return pynvim.attach("child", argv=argv)
+    return pynvim.attach("child", argv=embedded_command(nvim_binary, environment))
 
 
 @pytest.fixture
