@@ -10,6 +10,7 @@ import click
 from devkit import __version__
 from devkit.bundle.cli import bundle
 from devkit.errors import DevkitError
+from devkit.nvim.cli import nvim
 from devkit.ocaml.cli import ocaml
 
 
@@ -35,12 +36,13 @@ class DevkitGroup(click.Group):
 @click.group(cls=DevkitGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="devkit")
 def cli() -> None:
-    """devkit: git bundle chains and an OCaml workflow (core and CLI; the Neovim plugin and
-    the algorithm utilities are on their way)."""
+    """devkit: git bundle chains, an OCaml workflow (core and CLI) and its Neovim plugin
+    (the algorithm utilities are on their way)."""
 
 
 cli.add_command(bundle)
 cli.add_command(ocaml)
+cli.add_command(nvim)
 
 
 def main() -> None:

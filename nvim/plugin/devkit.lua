@@ -26,6 +26,26 @@ end
 command("Dune", "devkit: run dune (build, test, exec, clean, fmt, watch, stop, promote, log)")
 command("OCaml", "devkit: OCaml (type, def, switch, intf, holes, construct, lsp, doctor)")
 
+-- <Plug> mappings for users to map to keys (devkit maps none itself): :help devkit-mappings
+for name, cmd in pairs({
+  ["dune-build"] = "Dune build",
+  ["dune-test"] = "Dune test",
+  ["dune-watch"] = "Dune watch",
+  ["dune-stop"] = "Dune stop",
+  ["dune-promote"] = "Dune promote",
+  ["dune-fmt"] = "Dune fmt",
+  ["dune-log"] = "Dune log",
+  ["ocaml-type"] = "OCaml type",
+  ["ocaml-def"] = "OCaml def",
+  ["ocaml-switch"] = "OCaml switch",
+  ["ocaml-nexthole"] = "OCaml nexthole",
+  ["ocaml-prevhole"] = "OCaml prevhole",
+  ["ocaml-construct"] = "OCaml construct",
+}) do
+  vim.api.nvim_set_keymap("n", "<Plug>(devkit-" .. name .. ")", "<Cmd>" .. cmd .. "<CR>",
+    { noremap = true, desc = "devkit: :" .. cmd })
+end
+
 local group = vim.api.nvim_create_augroup("devkit", { clear = true })
 vim.api.nvim_create_autocmd("FileType", {
   group = group,
