@@ -183,7 +183,7 @@ class Diagnostic:
         ('/p/a.ml', 2, 5, 2, 8)
         """
         return {
-            "filename": str(Path(root) / self.path),
+            "filename": os.path.join(root, self.path),
             "lnum": self.line,
             "col": self.col + 1,
             "end_lnum": self.end_line,

@@ -14,8 +14,21 @@ local function diagnostics_for(diagnostics, name)
 end
 
 --- Set the quickfix list and the diagnostics of every loaded buffer of the project (clearing
---- the ones the build no longer reports), reload promoted files.
-function M.publish(p)
+--- the ones the build no longer reports), reload promoted files. `encoded` is JSON: decoding it
+--- is much faster than receiving the same tables over msgpack.
+function M.publish(encoded)
+  local p = vim.json.decode(encoded, { luanil = { object = true, array = true } })
+  -- setqflist() resolves an item's filename every time; a buffer number once per file is
+  -- three times faster for a thousand items.
+  local buffers = {}
+  for _, item in ipairs(p.items) do
+    local buf = buffers[item.filename]
+    if not buf then
+      buf = vim.fn.bufadd(item.filename)
+      buffers[item.filename] = buf
+    end
+    item.bufnr, item.filename = buf, nil
+  end
   local current = vim.fn.getqflist({ title = 0 }).title
   local action = vim.startswith(current, "dune ") and "r" or " " -- reuse our own list
   vim.fn.setqflist({}, action, { title = p.title, items = p.items })
