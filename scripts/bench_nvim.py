@@ -44,10 +44,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import pynvim  # noqa: E402
-
 from devkit.nvim.isolated import (  # noqa: E402
-    embedded_command,
+    embedded_neovim,
     init_lua,
     isolated_environment,
     prepare,
@@ -149,12 +147,6 @@ def plain_dune_build(root: Path) -> tuple[float, str]:
     return (time.perf_counter() - start) * 1000, done.stdout + done.stderr
 
 
-def attach(nvim: Path, config: Path) -> pynvim.Nvim:
-    """`nvim --embed --headless` on the isolated configuration, as the tests start it."""
-    environment = isolated_environment(config, os.environ)
-    return pynvim.attach("child", argv=embedded_command(nvim, environment))
-
-
 COUNT_DUNE_DONE = """
 _G.bench = { done = 0 }
 vim.api.nvim_create_autocmd("User", { pattern = "DuneDone", callback = function()
@@ -164,7 +156,7 @@ end })
 """
 
 
-def dune_build_in_nvim(session: pynvim.Nvim, timeout: float = 600) -> tuple[float, float, dict]:
+def dune_build_in_nvim(session, timeout: float = 600) -> tuple[float, float, dict]:
     """(ms for `:Dune build` to return, ms from it to User DuneDone, g:dune_last)."""
     before = session.exec_lua("_G.bench.start = vim.uv.hrtime(); return _G.bench.done")
     start = time.perf_counter()
@@ -190,9 +182,8 @@ def bench_dune(nvim: Path, work: Path, builds: int, count: int) -> tuple[list[st
         notes.append(f"- **the compiler reported {len(found)} diagnostics, not {count}**")
     log(f":Dune build: {len(found)} diagnostics per build; preparing Neovim")
     config = work / "dune-config"
-    prepare(config, nvim, os.environ, sys.executable)
-    session = attach(nvim, config)
-    try:
+    environment = prepare(config, nvim, os.environ, sys.executable)
+    with embedded_neovim(nvim, environment) as session:
         session.command(f"cd {root}")
         session.command(f"edit {module}")
         session.exec_lua(COUNT_DUNE_DONE)
@@ -209,12 +200,6 @@ def bench_dune(nvim: Path, work: Path, builds: int, count: int) -> tuple[list[st
         shown = session.exec_lua(
             "return #vim.diagnostic.get(vim.api.nvim_get_current_buf())")
         quickfix = session.call("getqflist", {"size": 0})["size"]
-    finally:
-        try:
-            session.command("qall!")
-        except Exception:  # Neovim exits while answering
-            pass
-        session.close()
     log(f":Dune build: {builds} builds, each with a plain dune build")
     reported = (str(counts[0]) if min(counts) == max(counts)
                 else f"{min(counts)} to {max(counts)}")

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pynvim
 
-from devkit.nvim.isolated import embedded_command, prepare
+from devkit.nvim.isolated import embedded_neovim, prepare
 from devkit.nvim.neovim import find_nvim
 
 
@@ -77,11 +77,8 @@ def main(project: Path, file: str) -> None:
         say(f"Neovim {nvim_binary} with the plugin in an isolated configuration "
             "(what `devkit nvim run` starts)")
         env = prepare(Path(base), nvim_binary)
-        nvim = pynvim.attach("child", argv=embedded_command(nvim_binary, env))
-        try:
+        with embedded_neovim(nvim_binary, env) as nvim:
             drive(Editor(nvim), project, file)
-        finally:
-            nvim.close()
 
 
 def drive(editor: Editor, project: Path, file: str) -> None:

@@ -8,12 +8,17 @@ folders, selected through the XDG variables of the returned environment.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from devkit.nvim.neovim import lua_string, register, runtime_dir
+
+if TYPE_CHECKING:
+    import pynvim
 
 _XDG = {
     "XDG_CONFIG_HOME": "config",
@@ -76,3 +81,20 @@ def embedded_command(nvim: Path, env: Mapping[str, str]) -> list[str]:
     ``pynvim.attach("child", argv=...)``, which passes on its own environment otherwise)."""
     return ["env", "-i", *(f"{key}={value}" for key, value in env.items()),
             str(nvim), "--embed", "--headless"]
+
+
+@contextlib.contextmanager
+def embedded_neovim(nvim: Path, env: Mapping[str, str]) -> Iterator[pynvim.Nvim]:
+    """A headless Neovim in `env` (e.g. from `prepare`), driven through pynvim; it quits when
+    the block ends."""
+    import pynvim  # only the tests, the demo and the benchmark drive Neovim from Python
+
+    session = pynvim.attach("child", argv=embedded_command(nvim, env))
+    try:
+        yield session
+    finally:
+        try:
+            session.command("qall!")
+        except Exception:  # Neovim exits while answering, closing the channel
+            pass
+        session.close()

@@ -3,20 +3,20 @@
 `isolated_config` prepares one isolated configuration per test session (registering the remote
 plugin runs the Python host once, which takes a second); `nvim` starts a fresh
 ``nvim --embed --headless`` on it for each test, with the test's environment (its HOME, its
-PATH), and attaches through pynvim. Use `wait_for` to poll with a deadline, never a bare sleep.
+PATH), and attaches through pynvim; `running_nvim` starts one in another environment. Use
+`wait_for` to poll with a deadline, never a bare sleep.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
-import pynvim
 import pytest
 
-from devkit.nvim.isolated import embedded_command, isolated_environment, prepare
+from devkit.nvim.isolated import embedded_neovim, isolated_environment, prepare
 from devkit.nvim.neovim import NeovimError, find_nvim
 
 
@@ -43,22 +43,18 @@ def isolated_config(tmp_path_factory, nvim_binary) -> Path:
     return base
 
 
-def start_nvim(nvim_binary: Path, config: Path, env: dict[str, str] | None = None) -> pynvim.Nvim:
-    """An embedded headless Neovim on `config`, in `env` (default: the current environment)."""
+def running_nvim(nvim_binary: Path, config: Path, env: Mapping[str, str] | None = None):
+    """A context manager: an embedded headless Neovim on `config`, in `env` (default: the
+    current environment), quit when the block ends."""
     environment = isolated_environment(config, env if env is not None else os.environ)
-    return pynvim.attach("child", argv=embedded_command(nvim_binary, environment))
+    return embedded_neovim(nvim_binary, environment)
 
 
 @pytest.fixture
 def nvim(nvim_binary, isolated_config):
-    """A fresh embedded Neovim for one test (closed after it)."""
-    session = start_nvim(nvim_binary, isolated_config)
-    yield session
-    try:
-        session.command("qall!")
-    except Exception:  # Neovim exits while answering; the channel closing is expected
-        pass
-    session.close()
+    """A fresh embedded Neovim for one test."""
+    with running_nvim(nvim_binary, isolated_config) as session:
+        yield session
 
 
 def wait_for(check: Callable[[], object], timeout: float = 60.0, interval: float = 0.05,
@@ -74,6 +70,6 @@ def wait_for(check: Callable[[], object], timeout: float = 60.0, interval: float
         time.sleep(interval)
 
 
-def messages(nvim: pynvim.Nvim) -> str:
+def messages(nvim) -> str:
     """The message history (what ``:messages`` shows)."""
     return nvim.exec_lua("return vim.api.nvim_exec2('messages', {output = true}).output")

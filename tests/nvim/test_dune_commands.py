@@ -19,7 +19,7 @@ from pynvim import NvimError
 from devkit.ocaml.dune import find_watch
 from devkit.ocaml.project import find_project
 from tests.conftest import require_tool
-from tests.nvim.conftest import messages, start_nvim, wait_for
+from tests.nvim.conftest import messages, running_nvim, wait_for
 from tests.ocaml.ocamlprojects import write_project
 
 INSTALL = "apt-get install ocaml-nox ocaml-dune"
@@ -355,14 +355,11 @@ def test_a_buffer_outside_any_project(ready, tmp_path):
 def test_dune_missing(nvim_binary, isolated_config, tmp_path):
     root = project(tmp_path / "p")
     env = dict(os.environ, PATH=str(Path(sys.executable).parent) + ":/nonexistent")
-    nvim = start_nvim(nvim_binary, isolated_config, env)
-    try:
+    with running_nvim(nvim_binary, isolated_config, env) as nvim:
         edit(nvim, root / "bin" / "main.ml")
         nvim.command("Dune build")
         text = wait_for(lambda: "dune is not on PATH" in messages(nvim) and messages(nvim), 30)
         assert "apt-get install ocaml-nox ocaml-dune" in text and "Traceback" not in text
-    finally:
-        nvim.close()
 
 
 def test_unsaved_buffers_are_mentioned(ready, tmp_path):

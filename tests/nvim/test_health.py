@@ -16,7 +16,7 @@ import pytest
 from devkit.nvim.isolated import init_lua
 from devkit.nvim.neovim import runtime_dir
 from tests.conftest import require_tool
-from tests.nvim.conftest import start_nvim
+from tests.nvim.conftest import running_nvim
 from tests.ocaml.ocamlprojects import write_project
 
 INSTALL = "apt-get install ocaml-nox ocaml-dune"
@@ -68,15 +68,8 @@ def line_of(report: str, pattern: str) -> str:
 @contextmanager
 def session(nvim_binary, config: Path, path: str):
     """An embedded Neovim on `config` whose PATH is `path`; quit when the block ends."""
-    nvim = start_nvim(nvim_binary, config, {**os.environ, "PATH": path})
-    try:
+    with running_nvim(nvim_binary, config, {**os.environ, "PATH": path}) as nvim:
         yield nvim
-    finally:
-        try:
-            nvim.command("qall!")
-        except Exception:  # Neovim exits while answering
-            pass
-        nvim.close()
 
 
 def test_reports_the_toolchain_with_advice_for_optional_tools(

@@ -7,13 +7,14 @@ not have answered).
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
 import pytest
 
 from devkit.ocaml.lsp import file_uri
-from tests.nvim.conftest import start_nvim, wait_for
+from tests.nvim.conftest import running_nvim, wait_for
 from tests.nvim.ocamlnvim import (
     PROJECT,
     ask_type,
@@ -48,8 +49,9 @@ def path_without_ocamllsp() -> str:
 class Session:
     """A headless Neovim in a project, with the test double as `ocamllsp` on PATH."""
 
-    def __init__(self, nvim, root: Path, log: Path) -> None:
+    def __init__(self, nvim, root: Path, log: Path, running: contextlib.ExitStack) -> None:
         self.nvim, self.root, self.log = nvim, root, log
+        self.running = running  # closing it quits Neovim
 
     def methods(self) -> list[str]:
         return [message["method"] for message in logged_methods(self.log)]
@@ -82,19 +84,16 @@ def start_session(nvim_binary, config, root: Path, tmp_path: Path, *, with_doubl
     if with_double:
         path = f"{ocamllsp_folder(tmp_path / 'bin')}{os.pathsep}{path}"
     environment = {**os.environ, "PATH": path, "OCAMLLSP_TEST_DOUBLE_LOG": str(log), **(env or {})}
-    nvim = record_notifications(start_nvim(nvim_binary, config, environment))
-    return Session(nvim, root, log)
+    running = contextlib.ExitStack()
+    nvim = running.enter_context(running_nvim(nvim_binary, config, environment))
+    return Session(record_notifications(nvim), root, log, running)
 
 
 def close(session: Session) -> None:
     try:
         assert_no_traceback(session.nvim)
     finally:
-        try:
-            session.nvim.command("qall!")
-        except Exception:  # Neovim exits while answering
-            pass
-        session.nvim.close()
+        session.running.close()
 
 
 @pytest.fixture

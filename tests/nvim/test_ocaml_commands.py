@@ -16,7 +16,7 @@ import pytest
 
 from devkit.ocaml.interface import infer_interface
 from devkit.ocaml.lookup import type_at
-from tests.nvim.conftest import messages, start_nvim, wait_for
+from tests.nvim.conftest import messages, running_nvim, wait_for
 from tests.nvim.ocamlnvim import (
     PROJECT,
     ask_type,
@@ -256,20 +256,13 @@ def test_without_the_ocaml_tools(nvim_binary, isolated_config, project, tmp_path
     path = os.pathsep.join(folder for folder in os.environ["PATH"].split(os.pathsep)
                            if not any(Path(folder, tool).exists()
                                       for tool in ("dune", "ocamlc", "ocamlcmt")))
-    session = record_notifications(start_nvim(nvim_binary, isolated_config,
-                                              {**os.environ, "PATH": path}))
-    try:
+    with running_nvim(nvim_binary, isolated_config, {**os.environ, "PATH": path}) as nvim:
+        session = record_notifications(nvim)
         edit(session, project / "lib/util.ml")
         session.command("OCaml def")
         note = wait_note(session, "not installed")
         assert note["level"] == ERROR and "apt-get install ocaml-nox" in note["msg"]
         assert_no_traceback(session)
-    finally:
-        try:
-            session.command("qall!")
-        except Exception:  # Neovim exits while answering
-            pass
-        session.close()
 
 
 def test_unknown_and_missing_subcommands(editor):
