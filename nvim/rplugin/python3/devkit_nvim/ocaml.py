@@ -96,6 +96,19 @@ class OCamlCommands:
             self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="devkit-ocaml")
         self._worker.submit(run)
 
+    def _from_build(self, request: Request, lookup, done, not_found: type[DevkitError]) -> None:
+        """Ask the compiler-only engine: `lookup(root, file, line, col, env)` (`type_at` or
+        `definition_at`) on the saved file, on the worker thread; `done(answer)` after it, or
+        the `not_found` error at WARN."""
+        path = request.require_saved()
+        project = self.editor.project_of(request)
+
+        def work():
+            env = self.editor.environment(project)
+            return lookup(project.root, path, request.line, request.col, env)
+
+        self._background(work, done, warnings=(not_found,))
+
     def _client(self, request: Request, method: str | None = None) -> Client | None:
         """The ocamllsp client of the buffer when one is attached and announces `method`."""
         if not request.lsp:
@@ -132,7 +145,7 @@ class OCamlCommands:
     # -- type
 
     def type(self, request: Request) -> None:
-        path = request.require_file()
+        request.require_file()  # an unnamed buffer is refused before anything else
         key = (request.buf, request.changedtick, request.line, request.col)
         last = self._widening if self._widening and self._widening.key == key else None
         client = self._client(request, lsp.TYPE_ENCLOSING)
@@ -144,12 +157,6 @@ class OCamlCommands:
             index = (last.index + 1) % len(last.spans) if last is not None else 0
             self._type_lsp(request, client, key, index)
             return
-        request.require_saved()
-        project = self.editor.project_of(request)
-
-        def work():
-            env = self.editor.environment(project)
-            return type_at(project.root, path, request.line, request.col, env)
 
         def done(found) -> None:
             spans = [(found.type, found.start, found.end)]
@@ -157,7 +164,7 @@ class OCamlCommands:
             self._widening = _Widening(key, "cmt", 0, spans)
             self._show_type(request, self._widening)
 
-        self._background(work, done, warnings=(NoTypeAt,))
+        self._from_build(request, type_at, done, NoTypeAt)
 
     def _type_lsp(self, request: Request, client: Client, key: tuple, index: int) -> None:
         path = request.require_file()
@@ -200,18 +207,12 @@ class OCamlCommands:
             self.lsp.send(request.buf, "textDocument/definition", params,
                           lambda result: self._jump_to_location(request, client, result))
             return
-        request.require_saved()
-        project = self.editor.project_of(request)
-
-        def work():
-            env = self.editor.environment(project)
-            return definition_at(project.root, path, request.line, request.col, env)
 
         def done(location) -> None:
             self.editor.lua("devkit.ocaml", "jump", str(location.path), location.line,
                             location.col)
 
-        self._background(work, done, warnings=(NoDefinition,))
+        self._from_build(request, definition_at, done, NoDefinition)
 
     def _jump_to_location(self, request: Request, client: Client, result: Any) -> None:
         if isinstance(result, list):
