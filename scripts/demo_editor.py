@@ -52,12 +52,13 @@ class Editor:
         text = self.nvim.exec_lua("return vim.api.nvim_exec2('messages', {output = true}).output")
         return text.splitlines()
 
-    def type(self, command: str) -> list[str]:
-        """Type `:command` and return the messages it produced (waiting for the first)."""
+    def type(self, command: str, then=None) -> list[str]:
+        """Type `:command`, wait for `then()` (default: a new message), and return the
+        messages it produced."""
         before = len(self.messages())
         print(f"   :{command}", flush=True)
         self.nvim.command(command)
-        new = wait_for(lambda: self.messages()[before:])
+        wait_for(then or (lambda: self.messages()[before:]))
         time.sleep(0.3)  # a second message (e.g. after a notification) arrives together
         new = self.messages()[before:]
         for line in new:
@@ -92,10 +93,12 @@ def drive(editor: Editor, project: Path, file: str) -> None:
     show("g:dune_last", last)
     for item in nvim.exec_lua("return vim.fn.getqflist()"):
         name = nvim.exec_lua("return vim.fn.bufname(...)", item["bufnr"])
-        show("quickfix", f"{name}|{item['lnum']} col {item['col']}| {item['text'].splitlines()[0]}")
+        text = " ".join(item["text"].split())
+        show("quickfix", f"{name}|{item['lnum']} col {item['col']}| {text}")
     for diagnostic in nvim.exec_lua("return vim.diagnostic.get(0)"):
+        text = " ".join(diagnostic["message"].split())
         show("vim.diagnostic", f"line {diagnostic['lnum'] + 1}, columns {diagnostic['col']}-"
-                               f"{diagnostic['end_col']}: {diagnostic['message'].splitlines()[0]}")
+                               f"{diagnostic['end_col']}: {text}")
 
     say("Fix it in the buffer, :write, :Dune build — the diagnostics go away")
     line = len(nvim.current.buffer)
@@ -109,14 +112,15 @@ def drive(editor: Editor, project: Path, file: str) -> None:
     nvim.current.window.cursor = (line, text.index("square"))
     editor.type("OCaml type")
     nvim.current.window.cursor = (line, text.index("circle"))
-    editor.type("OCaml def")
-    show("cursor after :OCaml def", nvim.current.window.cursor)
+    editor.type("OCaml def", then=lambda: nvim.current.window.cursor[0] != line)
+    row, col = nvim.current.window.cursor
+    show("cursor after :OCaml def", f"line {row}, column {col + 1}: {nvim.current.buffer[row - 1]}")
 
     say(":OCaml switch opens the interface (a new buffer: there is no .mli yet), "
         ":OCaml intf fills it")
-    editor.type("OCaml switch")
+    editor.type("OCaml switch", then=lambda: nvim.current.buffer.name.endswith(".mli"))
     show("buffer", Path(nvim.current.buffer.name).name)
-    editor.type("OCaml intf")
+    editor.type("OCaml intf", then=lambda: any(nvim.current.buffer[:]))
     for text in nvim.current.buffer[:]:
         show("mli", text)
 

@@ -89,18 +89,19 @@ class Outcome:
 
     def summary(self) -> tuple[str, int]:
         """The message-area line and its level."""
-        seconds = f"{self.duration_ms / 1000:.1f} s"
+        ms = self.duration_ms
+        took = f"{ms} ms" if ms < 1000 else f"{ms / 1000:.1f} s"
         counts = [_plural(self.errors, "error"), _plural(self.warnings, "warning")]
         found = ", ".join(c for c in counts if c)
         dropped = (f"; {self.truncated_bytes} bytes of output dropped"
                    if self.truncated_bytes else "")
         if self.exit_code == 0:
-            return f"{self.label}: ok{', ' + found if found else ''} ({seconds}{dropped})", INFO
+            return f"{self.label}: ok{', ' + found if found else ''} ({took}{dropped})", INFO
         if found:
-            return f"{self.label}: {found} ({seconds}{dropped})", WARN
+            return f"{self.label}: {found} ({took}{dropped})", WARN
         reason = _first_error_line(self.output)
         return (f"{self.label} failed (exit {self.exit_code}){': ' + reason if reason else ''}"
-                f"; :Dune log shows the output ({seconds}{dropped})", WARN)
+                f"; :Dune log shows the output ({took}{dropped})", WARN)
 
 
 def _plural(count: int, noun: str) -> str:
