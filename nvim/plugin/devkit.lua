@@ -6,7 +6,9 @@ end
 vim.g.loaded_devkit = true
 
 if vim.fn.has("nvim-0.10") == 0 then
-  vim.api.nvim_echo({ { "[devkit] needs Neovim 0.10 or newer; this is " .. tostring(vim.version and vim.version() or "older"), "ErrorMsg" } }, true, {})
+  local v = vim.version and vim.version() or {}
+  local this = v.major and string.format("%d.%d.%d", v.major, v.minor, v.patch) or "older"
+  vim.api.nvim_echo({ { "[devkit] needs Neovim 0.10 or newer; this is " .. this .. ": :Dune and :OCaml are not defined", "ErrorMsg" } }, true, {})
   return
 end
 
@@ -53,6 +55,14 @@ vim.api.nvim_create_autocmd("FileType", {
   callback = function(args)
     if vim.g.devkit_ocaml_autostart and vim.g.devkit_ocaml_autostart ~= 0 then
       require("devkit.lsp").autostart(args.buf)
+    end
+  end,
+})
+vim.api.nvim_create_autocmd("VimLeavePre", {
+  group = group,
+  callback = function()
+    if package.loaded["devkit"] then -- a command ran: stop the dune processes it started
+      require("devkit").shutdown()
     end
   end,
 })

@@ -83,6 +83,13 @@ function M.run(name, opts)
   end
 end
 
+--- Stop every dune process the plugin started (Neovim is exiting: a watch must not outlive it).
+function M.shutdown()
+  if vim.fn["remote#host#IsRunning"]("python3") == 1 then
+    pcall(vim.fn.DevkitShutdown)
+  end
+end
+
 --- The message for a Python host that cannot be reached.
 function M.host_failed(err)
   local text = tostring(err)

@@ -33,6 +33,12 @@ class DevkitPlugin:
         """What ``:checkhealth devkit`` reports about the Python side and the toolchain."""
         return self._get().health(args[0] if args else {})
 
+    @pynvim.function("DevkitShutdown", sync=True)
+    def shutdown(self, args: list) -> None:
+        """Neovim is exiting: stop the dune processes the plugin started."""
+        if self._handlers is not None:
+            self._handlers.shutdown()
+
     @pynvim.function("DevkitLspReply", sync=False)
     def lsp_reply(self, args: list) -> None:
         """The answer to an LSP request made through ``require('devkit.lsp').request``."""

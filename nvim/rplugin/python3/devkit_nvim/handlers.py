@@ -28,6 +28,9 @@ class Handlers:
         else:
             self.editor.notify(f"unknown command {request.command!r}", ERROR)
 
+    def shutdown(self) -> None:
+        self.dune.shutdown()
+
     def health(self, table: dict) -> dict:
         return health_report(self.editor, table)
 
