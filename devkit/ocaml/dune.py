@@ -684,6 +684,14 @@ def find_watch(project: Project) -> int | None:
     return watchers[0] if watchers else None
 
 
+def stop_watch(pid: int) -> None:
+    """Ask the ``dune build --watch`` with this pid (from `find_watch`) to stop: SIGTERM, which
+    dune handles by stopping its builds and file watcher and exiting. Nothing happens when the
+    process is already gone."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.kill(pid, signal.SIGTERM)
+
+
 def watch_running(project: Project) -> bool:
     """Whether a ``dune build --watch`` is running for this project's root (see `find_watch`)."""
     return find_watch(project) is not None

@@ -20,6 +20,7 @@ from pathlib import Path
 from devkit.errors import DevkitError
 from devkit.ocaml.dune import DuneResult, start
 from devkit.ocaml.project import Project
+from devkit.ocaml.sexp import parse_sexp
 
 
 class PromotionFormatError(DevkitError):
@@ -258,14 +259,24 @@ def promote(
     return start(["promote", *relative], project, env).wait(timeout)
 
 
-_PROMOTING = re.compile(r"^Promoting (?:.+) to (.+)\.$", re.M)
+_PROMOTING = re.compile(r"^Promoting (.+)\.$", re.M)
 
 
 def promoted_paths(output: str) -> list[str]:
     """The files (relative to the root) that dune's output says it promoted, in order: the
-    ``Promoting SRC to DST.`` lines of ``dune promote``, ``dune fmt`` and ``--auto-promote``.
+    ``Promoting SRC to DST.`` lines of ``dune promote``, ``dune fmt`` and ``--auto-promote``
+    (dune quotes a path with spaces or special characters, as an s-expression atom).
 
-    >>> promoted_paths("Promoting _build/default/b.out to b.expected.\\nDone.\\n")
-    ['b.expected']
+    >>> promoted_paths('Promoting _build/default/b.out to b.expected.\\nDone.\\n'
+    ...                'Promoting "_build/default/a b.out" to "a b.txt".\\n')
+    ['b.expected', 'a b.txt']
     """
-    return _PROMOTING.findall(output)
+    paths = []
+    for words in _PROMOTING.findall(output):
+        try:
+            atoms = parse_sexp(words)
+        except DevkitError:  # not dune's sentence after all
+            continue
+        if len(atoms) == 3 and atoms[1] == "to" and isinstance(atoms[2], str):
+            paths.append(atoms[2])
+    return paths

@@ -7,8 +7,9 @@ is), not copied from the plugin's output.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
-import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -20,7 +21,7 @@ from devkit.ocaml.dune import find_watch
 from devkit.ocaml.project import find_project
 from tests.conftest import require_tool
 from tests.nvim.conftest import messages, running_nvim, wait_for
-from tests.ocaml.ocamlprojects import write_project
+from tests.ocaml.ocamlprojects import tool_environment, write_project
 
 INSTALL = "apt-get install ocaml-nox ocaml-dune"
 BAD_MAIN = 'let () = print_int "x"\n'
@@ -255,8 +256,9 @@ def test_a_second_command_cancels_the_running_one_and_the_editor_stays_responsiv
         begin = time.monotonic()
         assert nvim.eval("1 + 1") == 2
         round_trips.append((time.monotonic() - begin) * 1000)
-    # A frozen editor would take the whole build (30 s); these are far below either bound.
-    assert statistics.median(round_trips) < 100, round_trips
+    # A frozen editor would take the whole build (30 s). (The ≤ 20 ms target for the command's
+    # return is measured by scripts/bench_nvim.py; here it only must not wait for dune.)
+    assert max(round_trips) < 100, round_trips
     assert returned_ms < 1000, returned_ms
 
     count = nvim.vars["dune_done"]
@@ -299,14 +301,37 @@ def test_exec_shows_the_programs_output_and_clean_removes_the_build(ready, tmp_p
 
 def test_fmt_reformats_and_reloads_the_buffer(ready, tmp_path):
     nvim = ready
-    root = project(tmp_path / "p", {"bin/main.ml": GOOD_MAIN,
-                                    "bin/dune": "(executable   (name main))\n"})
+    root = project(tmp_path / "p", {
+        "bin/main.ml": GOOD_MAIN,
+        "bin/dune": "(executable   (name main))\n",
+        # Only dune files: OCaml files need ocamlformat, not installed here (checked below).
+        "dune-project": "(lang dune 2.9)\n(formatting (enabled_for dune))\n",
+    })
     buf = edit(nvim, root / "bin" / "dune")
+    main_buf = edit(nvim, root / "bin" / "main.ml")
+    (root / "bin" / "main.ml").write_text(BAD_MAIN)
+    assert dune(nvim, "Dune build")["errors"] == 1
+    nvim.command("cclose")
+    nvim.command(f"buffer {buf}")
+
     last = dune(nvim, "Dune fmt")
     assert last["cmd"] == "dune build @fmt --auto-promote"
+    # dune exits 1 after promoting; the plugin reports the formatting, not an error.
+    assert (last["errors"], last["warnings"]) == (0, 0)
+    assert "dune build @fmt --auto-promote: ok, promoted bin/dune" in messages(nvim)
+    assert nvim.exec_lua("return vim.fn.getqflist({winid = 0}).winid") == 0
     formatted = (root / "bin" / "dune").read_text()
     assert formatted == "(executable\n (name main))\n"  # dune's own formatter of dune files
     assert nvim.api.buf_get_lines(buf, 0, -1, False) == formatted.splitlines()
+    # Formatting builds nothing: the build's error is still shown.
+    assert [d["lnum"] for d in diagnostics(nvim, main_buf)] == [0]
+    assert len(qflist(nvim)) == 2  # the error and lib.ml's warning
+
+    # OCaml files too: without ocamlformat that fails, and the summary says why.
+    if shutil.which("ocamlformat") is None:
+        (root / "dune-project").write_text("(lang dune 2.9)\n")
+        dune(nvim, "Dune fmt")
+        assert "failed (exit 1): Error: Program ocamlformat not found" in messages(nvim)
 
 
 def test_log_shows_bounded_output_of_a_huge_non_utf8_build(ready, tmp_path):
@@ -393,3 +418,104 @@ def _zombie(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().split(")")[1].split()[0] == "Z"
     except OSError:
         return True
+
+
+def test_promotion_of_awkward_names_keeps_the_builds_other_diagnostics(ready, tmp_path):
+    nvim = ready
+    names = ["exp ected.txt", "e#x[1].txt", "100%.txt"]
+    rules = "".join(
+        f'(rule (with-stdout-to "{name}.out" (echo "new\\n")))\n'
+        f'(rule (alias runtest) (action (diff "{name}" "{name}.out")))\n' for name in names)
+    root = project(tmp_path / "p", {"test/dune": rules, **{f"test/{n}": "old\n" for n in names}})
+    main_buf = edit(nvim, root / "bin" / "main.ml")
+    nvim.command(f"cd {root}")
+    # main.ml's type error, lib.ml's warning and the three failing diffs.
+    assert dune(nvim, "Dune build @default @runtest")["errors"] == 4
+    assert len(qflist(nvim)) == 5
+
+    nvim.exec_lua("vim.ui.select = function(items, opts, on_choice) on_choice('Promote') end")
+    last = dune(nvim, "Dune promote")
+    assert last["exit_code"] == 0
+    assert {n: (root / "test" / n).read_text() for n in names} == {n: "new\n" for n in names}
+    # The corrected files' entries are gone; promoting builds nothing, so the others stay.
+    assert sorted(Path(nvim.call("bufname", item["bufnr"])).name for item in qflist(nvim)) == [
+        "lib.ml", "main.ml"]
+    assert [d["lnum"] for d in diagnostics(nvim, main_buf)] == [0]
+
+
+def test_promote_of_a_file_with_nothing_pending_says_so(ready, tmp_path):
+    nvim = ready
+    root = project(tmp_path / "p", {"bin/main.ml": GOOD_MAIN})
+    nvim.command(f"cd {root}")
+    nvim.command("Dune! promote bin/main.ml")
+    wait_for(lambda: "nothing to promote for bin/main.ml" in messages(nvim), 30)
+
+
+def test_a_building_command_pauses_the_watch_and_resumes_it(ready, tmp_path):
+    require_tool("inotifywait", "apt-get install inotify-tools")
+    nvim = ready
+    root = project(tmp_path / "p", {
+        "bin/main.ml": GOOD_MAIN,
+        "test/dune": "(rule (alias runtest) (action (echo \"tests ran\\n\")))\n",
+    })
+    edit(nvim, root / "bin" / "main.ml")
+    nvim.command("Dune watch")
+    wait_for(lambda: nvim.vars["dune_done"] >= 1, 60, what="the watch's first build")
+    first_watch = find_watch(find_project(root))
+
+    last = dune(nvim, "Dune test")
+    assert last["cmd"] == "dune test" and last["exit_code"] == 0
+    assert "pausing the watch to run `dune test`" in messages(nvim)
+    wait_for(lambda: "the watch is back on" in messages(nvim), 30)
+    resumed = wait_for(lambda: find_watch(find_project(root)), 30, what="the watch to restart")
+    assert resumed != first_watch
+    nvim.command("Dune stop")
+    wait_for(lambda: find_watch(find_project(root)) is None, 30, what="the watch to exit")
+
+
+def test_quitting_neovim_stops_its_watch(nvim_binary, isolated_config, tmp_path):
+    require_tool("inotifywait", "apt-get install inotify-tools")
+    root = project(tmp_path / "p", {"bin/main.ml": GOOD_MAIN})
+    with running_nvim(nvim_binary, isolated_config) as nvim:
+        watch_done(nvim)
+        edit(nvim, root / "bin" / "main.ml")
+        nvim.command("Dune watch")
+        wait_for(lambda: nvim.vars["dune_done"] >= 1, 60, what="the watch's first build")
+        assert find_watch(find_project(root)) is not None
+    wait_for(lambda: find_watch(find_project(root)) is None, 30, what="the watch to exit")
+
+
+def test_a_watch_started_elsewhere(ready, tmp_path):
+    require_tool("inotifywait", "apt-get install inotify-tools")
+    nvim = ready
+    root = project(tmp_path / "p", {"bin/main.ml": GOOD_MAIN})
+    other = subprocess.Popen(["dune", "build", "--watch", "--root", str(root)], cwd=root,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             env=tool_environment())
+    try:
+        wait_for(lambda: find_watch(find_project(root)) == other.pid, 30, what="the watch")
+        edit(nvim, root / "bin" / "main.ml")
+        last = dune(nvim, "Dune build @install")  # not started: it would race that watch
+        assert last["blocked"] is True and last["exit_code"] == 1
+        assert f"(pid {other.pid})" in messages(nvim)
+        nvim.command("Dune stop")
+        wait_for(lambda: "not started by this Neovim" in messages(nvim), 30)
+        assert other.poll() is None
+        nvim.command("Dune! stop")
+        other.wait(30)
+    finally:
+        if other.poll() is None:
+            other.kill()
+            other.wait()
+
+
+def test_a_watch_that_cannot_start_leaves_nothing_behind(nvim_binary, isolated_config, tmp_path):
+    root = project(tmp_path / "p")
+    env = dict(os.environ, PATH=str(Path(sys.executable).parent) + ":/nonexistent")
+    with running_nvim(nvim_binary, isolated_config, env) as nvim:
+        edit(nvim, root / "bin" / "main.ml")
+        nvim.command("Dune watch")
+        wait_for(lambda: "dune is not on PATH" in messages(nvim), 30)
+        nvim.command("Dune build")  # not "the watch is building": there is no watch
+        wait_for(lambda: messages(nvim).count("dune is not on PATH") == 2, 30)
+        assert "watch" not in messages(nvim).split("dune is not on PATH")[-1]

@@ -4,20 +4,52 @@ local M = {}
 
 M.namespace = vim.api.nvim_create_namespace("devkit.dune")
 local by_root = {} -- project root -> { [absolute path] = vim.diagnostic items } of its last build
-
-local function under(path, root)
-  return path:sub(1, #root + 1) == root .. "/"
-end
+local devkit = require("devkit")
+local under = devkit.under
 
 local function diagnostics_for(diagnostics, name)
   return diagnostics[name] or diagnostics[vim.uv.fs_realpath(name) or ""]
 end
 
---- Set the quickfix list and the diagnostics of every loaded buffer of the project (clearing
---- the ones the build no longer reports), reload promoted files. `encoded` is JSON: decoding it
---- is much faster than receiving the same tables over msgpack.
+--- Reload the files dune promoted and forget what was reported about them; then, when the
+--- command shows diagnostics (`p.items`), set the quickfix list and the diagnostics of every
+--- loaded buffer of the project (clearing the ones it no longer reports). `encoded` is JSON:
+--- decoding it is much faster than receiving the same tables over msgpack.
 function M.publish(encoded)
   local p = vim.json.decode(encoded, { luanil = { object = true, array = true } })
+  M.reload(p.promoted)
+  M.forget(p.root, p.promoted)
+  if p.items then
+    M.show_diagnostics(p)
+  end
+end
+
+--- Drop the quickfix entries and diagnostics of `paths` (corrections dune promoted).
+function M.forget(root, paths)
+  if #paths == 0 then
+    return
+  end
+  local gone = {}
+  for _, path in ipairs(paths) do
+    gone[path] = true
+    local buf = vim.fn.bufnr(path)
+    if buf ~= -1 then
+      vim.diagnostic.reset(M.namespace, buf)
+    end
+    if by_root[root] then
+      by_root[root][path] = nil
+    end
+  end
+  local list = vim.fn.getqflist({ title = 0, items = 0 })
+  if vim.startswith(list.title, "dune ") then
+    local kept = vim.tbl_filter(function(item)
+      return not gone[vim.api.nvim_buf_get_name(item.bufnr)]
+    end, list.items)
+    vim.fn.setqflist({}, "r", { items = kept })
+  end
+end
+
+function M.show_diagnostics(p)
   -- setqflist() resolves an item's filename every time; a buffer number once per file is
   -- three times faster for a thousand items.
   local buffers = {}
@@ -46,7 +78,6 @@ function M.publish(encoded)
       end
     end
   end
-  M.reload(p.reload)
   if p.open_quickfix then
     local win = vim.api.nvim_get_current_win()
     vim.cmd("botright copen")
@@ -57,7 +88,7 @@ end
 --- g:dune_last, the summary line, then `User DuneDone`.
 function M.done(last, message, level)
   vim.g.dune_last = last
-  require("devkit").notify(message, level)
+  devkit.notify(message, level)
   vim.api.nvim_exec_autocmds("User", { pattern = "DuneDone", modeline = false, data = last })
 end
 
@@ -85,7 +116,7 @@ function M.reload(paths)
     local name = vim.api.nvim_buf_get_name(buf)
     if vim.api.nvim_buf_is_loaded(buf) and (wanted[name] or wanted[vim.uv.fs_realpath(name) or ""]) then
       if vim.bo[buf].modified then
-        require("devkit").notify(vim.fn.fnamemodify(name, ":~:.") .. " changed on disk but has unsaved changes: not reloaded", vim.log.levels.WARN)
+        devkit.notify(vim.fn.fnamemodify(name, ":~:.") .. " changed on disk but has unsaved changes: not reloaded", vim.log.levels.WARN)
       else
         vim.api.nvim_buf_call(buf, function()
           vim.cmd("silent edit")
@@ -95,57 +126,26 @@ function M.reload(paths)
   end
 end
 
-local function scratch(name, lines, filetype)
-  local buf = vim.fn.bufnr(name)
-  if buf == -1 then
-    buf = vim.api.nvim_create_buf(false, true)
-    vim.api.nvim_buf_set_name(buf, name)
-    vim.bo[buf].bufhidden = "hide"
-  end
-  vim.bo[buf].modifiable = true
-  vim.api.nvim_buf_set_lines(buf, 0, -1, false, lines)
-  vim.bo[buf].modifiable = false
-  vim.bo[buf].filetype = filetype
-  return buf
-end
-
-local function show(buf)
-  local win = vim.fn.bufwinid(buf)
-  if win == -1 then
-    vim.cmd("botright split")
-    vim.api.nvim_win_set_buf(0, buf)
-    win = vim.api.nvim_get_current_win()
-  end
-  return win
-end
-
---- The last command's output in the `devkit://dune-output` buffer; shown in a window when
---- `focus` (`:Dune log`), or when not shown yet (after `:Dune exec`).
+--- The last command's output in the `devkit://dune-output` buffer, shown in a window; the
+--- cursor goes there with `focus` (`:Dune log`), not after `:Dune exec`.
 function M.show_output(output, focus)
-  local buf = scratch("devkit://dune-output", vim.split(output, "\n", { plain = true }), "")
-  local previous = vim.api.nvim_get_current_win()
-  show(buf)
-  if not focus then
-    vim.api.nvim_set_current_win(previous)
-  end
+  devkit.scratch("devkit://dune-output", vim.split(output, "\n", { plain = true }), { focus = focus })
 end
 
 --- Show the diff of a promotion and ask before promoting (`vim.ui.select`, so a picker
 --- plugin or a test can answer).
 function M.confirm_promotion(diff, files)
-  local buf = scratch("devkit://dune-promote", vim.split(diff, "\n", { plain = true, trimempty = true }), "diff")
-  local previous = vim.api.nvim_get_current_win()
-  local win = show(buf)
-  vim.api.nvim_set_current_win(previous)
+  local lines = vim.split(diff, "\n", { plain = true, trimempty = true })
+  local _, win = devkit.scratch("devkit://dune-promote", lines, { filetype = "diff" })
   local what = #files == 1 and vim.fn.fnamemodify(files[1], ":~:.") or (#files .. " files")
   vim.ui.select({ "Promote", "Cancel" }, { prompt = "Promote the correction of " .. what .. "?" }, function(choice)
     if vim.api.nvim_win_is_valid(win) and #vim.api.nvim_list_wins() > 1 then
       vim.api.nvim_win_close(win, true)
     end
     if choice == "Promote" then
-      vim.cmd("Dune! promote " .. table.concat(vim.tbl_map(vim.fn.fnameescape, files), " "))
+      devkit.dispatch("Dune", vim.list_extend({ "promote" }, files), true)
     else
-      require("devkit").notify("promotion cancelled")
+      devkit.notify("promotion cancelled")
     end
   end)
 end

@@ -75,12 +75,64 @@ function M.request(name, opts)
   }
 end
 
---- Run `:{name} {args}` in the Python host; a host that is missing or dead is one clear error.
+--- Run `:{name} {opts.fargs}` (a user command's opts) in the Python host; a host that is
+--- missing or dead is one clear error.
 function M.run(name, opts)
   local ok, err = pcall(vim.fn.DevkitRun, M.request(name, opts))
   if not ok then
     M.host_failed(err)
   end
+end
+
+--- `:{name}[!] {args}` with the arguments as a list: no command-line escaping in between.
+function M.dispatch(name, args, bang)
+  M.run(name, { fargs = args, bang = bang or false })
+end
+
+--- Whether `path` is `root` or inside it (following symbolic links of `path`).
+function M.under(path, root)
+  if not path or not root or path == "" then
+    return false
+  end
+  for _, candidate in ipairs({ path, vim.fn.resolve(path) }) do
+    if candidate == root or vim.startswith(candidate, root .. "/") then
+      return true
+    end
+  end
+  return false
+end
+
+--- A read-only scratch buffer called `name` holding `lines`, shown in a split (the buffer and
+--- its window are reused); `q` closes it. The cursor moves there only with `opts.focus`;
+--- `opts.bufhidden` "wipe" makes closing its window forget it (default "hide").
+--- Returns the buffer and the window.
+function M.scratch(name, lines, opts)
+  opts = opts or {}
+  local buf = -1
+  for _, candidate in ipairs(vim.api.nvim_list_bufs()) do
+    if vim.api.nvim_buf_get_name(candidate) == name then
+      buf = candidate
+    end
+  end
+  if buf == -1 then
+    buf = vim.api.nvim_create_buf(false, true)
+    vim.api.nvim_buf_set_name(buf, name)
+    vim.bo[buf].bufhidden = opts.bufhidden or "hide"
+    vim.keymap.set("n", "q", "<cmd>close<cr>", { buffer = buf, nowait = true, desc = "close" })
+  end
+  vim.bo[buf].modifiable = true
+  vim.api.nvim_buf_set_lines(buf, 0, -1, false, lines)
+  vim.bo[buf].modifiable = false
+  vim.bo[buf].modified = false
+  vim.bo[buf].filetype = opts.filetype or ""
+  local previous = vim.api.nvim_get_current_win()
+  local win = vim.fn.bufwinid(buf)
+  if win == -1 then
+    vim.cmd("botright sbuffer " .. buf)
+    win = vim.api.nvim_get_current_win()
+  end
+  vim.api.nvim_set_current_win(opts.focus and win or previous)
+  return buf, win
 end
 
 --- Stop every dune process the plugin started (Neovim is exiting: a watch must not outlive it).

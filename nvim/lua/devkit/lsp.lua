@@ -42,15 +42,7 @@ local function buffer_file(buf)
 end
 
 local function under(root, file)
-  if not root or not file then
-    return false
-  end
-  for _, path in ipairs({ file, vim.fn.resolve(file) }) do
-    if path == root or vim.startswith(path, root .. "/") then
-      return true
-    end
-  end
-  return false
+  return require("devkit").under(file, root)
 end
 
 local function reply(token, err, result)

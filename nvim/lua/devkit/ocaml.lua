@@ -176,34 +176,10 @@ end
 
 local marks = { ["MISSING"] = "DiagnosticError", ["warning"] = "DiagnosticWarn", ["ok"] = "DiagnosticOk" }
 
---- A read-only scratch buffer called `name` with `lines`, in a split (reused when shown).
+--- A report (`:OCaml doctor`) in a read-only scratch buffer called `name`, its marks
+--- highlighted.
 function M.show_report(name, lines)
-  local buf = -1
-  for _, candidate in ipairs(vim.api.nvim_list_bufs()) do
-    if vim.api.nvim_buf_get_name(candidate) == name then
-      buf = candidate
-    end
-  end
-  if buf == -1 then
-    vim.cmd("botright new")
-    buf = vim.api.nvim_get_current_buf()
-    vim.bo[buf].buftype = "nofile"
-    vim.bo[buf].bufhidden = "wipe"
-    vim.bo[buf].swapfile = false
-    vim.api.nvim_buf_set_name(buf, name)
-    vim.keymap.set("n", "q", "<cmd>close<cr>", { buffer = buf, nowait = true, desc = "close" })
-  else
-    local win = vim.fn.bufwinid(buf)
-    if win ~= -1 then
-      vim.api.nvim_set_current_win(win)
-    else
-      vim.cmd("botright sbuffer " .. buf)
-    end
-  end
-  vim.bo[buf].modifiable = true
-  vim.api.nvim_buf_set_lines(buf, 0, -1, false, lines)
-  vim.bo[buf].modifiable = false
-  vim.bo[buf].modified = false
+  local buf = require("devkit").scratch(name, lines, { focus = true, bufhidden = "wipe" })
   vim.api.nvim_buf_clear_namespace(buf, M.namespace, 0, -1)
   for index, line in ipairs(lines) do
     local _, last, word = line:find("^%s*(%S+)")
