@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -20,6 +21,7 @@ import click
 
 from devkit.nvim.neovim import (
     NeovimError,
+    Registration,
     find_nvim,
     lua_string,
     nvim_version,
@@ -31,10 +33,15 @@ _nvim_option = click.option(
     "--nvim", "nvim_path", metavar="PATH",
     help="The Neovim to use (default: $DEVKIT_NVIM, else `nvim` on PATH when it is 0.10 or "
          "newer, else the pinned build of devkit's test extra).")
-_python_option = click.option(
-    "--python", metavar="PATH",
-    help="The Python that runs the plugin (g:python3_host_prog); it must import pynvim and "
-         "devkit. Default: the Python running devkit.")
+
+
+def _python_option(default: str):
+    return click.option(
+        "--python", metavar="PATH",
+        help="The Python that runs the plugin (g:python3_host_prog); it must import pynvim "
+             f"and devkit. Default: {default}.")
+
+
 _TIMEOUT = 60.0
 
 
@@ -42,34 +49,51 @@ class PythonHostError(NeovimError):
     """The Python chosen as the plugin's host cannot import what the plugin needs."""
 
 
-def _check_python(python: str) -> None:
-    """`PythonHostError` unless `python` runs and imports pynvim and devkit."""
-    code = "import pynvim, devkit"
+def _import_problem(python: str, modules: str) -> str | None:
+    """Why `python` cannot import `modules` (``"pynvim, devkit"``), the way Neovim's Python host
+    imports them (without the current folder on sys.path); None when it can. `PythonHostError`
+    when `python` does not run at all."""
+    code = f"import sys; sys.path = [p for p in sys.path if p != '']; import {modules}"
     try:
         done = subprocess.run([python, "-c", code], capture_output=True, text=True,
                               errors="replace", stdin=subprocess.DEVNULL, timeout=_TIMEOUT,
                               check=False)
     except (OSError, subprocess.TimeoutExpired) as error:
         raise PythonHostError(f"cannot run the Python host {python}: {error}") from error
-    if done.returncode != 0:
-        lines = [line for line in done.stderr.splitlines() if line.strip()]
-        reason = lines[-1].strip() if lines else f"exit status {done.returncode}"
-        root = Path(runtime_dir()).parent
+    if done.returncode == 0:
+        return None
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    return lines[-1].strip() if lines else f"exit status {done.returncode}"
+
+
+def _pip_install(python: str) -> str:
+    """The command that installs this devkit checkout into `python`."""
+    return f"{python} -m pip install -e {runtime_dir().parent}"
+
+
+def _check_python(python: str) -> None:
+    """`PythonHostError` unless `python` runs and imports pynvim and devkit."""
+    reason = _import_problem(python, "pynvim, devkit")
+    if reason is not None:
         raise PythonHostError(
             f"{python} cannot run the plugin ({reason}): install it there with "
-            f"`{python} -m pip install -e {root}`, or leave --python out"
+            f"`{_pip_install(python)}`, or leave --python out"
         )
 
 
 def _user_settings(nvim: Path, env: Mapping[str, str], runtime: Path) -> dict | None:
-    """What the user's own configuration sets: its g:python3_host_prog and whether it puts
-    `runtime` on 'runtimepath'. None when that configuration cannot be asked (the answer only
-    shapes the advice printed, so a failure here is not an error)."""
+    """What the user's own configuration sets: its g:python3_host_prog as written (`python`)
+    and the executable Neovim finds for it (`python_executable`, None when there is none), and
+    whether it puts `runtime` on 'runtimepath' (`on_rtp`). None when that configuration cannot
+    be asked (`install` then registers with devkit's Python, and still reports any remote
+    plugin that loses its registration)."""
     with tempfile.TemporaryDirectory(prefix="devkit-nvim-") as folder:
         out = Path(folder) / "settings.json"
         probe = (
-            "lua vim.fn.writefile({vim.json.encode({"
-            "python = vim.g.python3_host_prog or vim.NIL, "
+            "lua local prog = vim.g.python3_host_prog; "
+            "local exe = type(prog) == 'string' and vim.fn.exepath(vim.fn.expand(prog)) or ''; "
+            "vim.fn.writefile({vim.json.encode({"
+            "python = prog or vim.NIL, python_executable = exe ~= '' and exe or vim.NIL, "
             "on_rtp = vim.tbl_contains(vim.tbl_map(function(p) "
             "return vim.fn.resolve(vim.fs.normalize(p)) end, vim.api.nvim_list_runtime_paths()), "
             f"{lua_string(str(runtime))})}})}}, {lua_string(str(out))})"
@@ -81,6 +105,49 @@ def _user_settings(nvim: Path, env: Mapping[str, str], runtime: Path) -> dict | 
             return json.loads(out.read_text())
         except (OSError, ValueError, subprocess.TimeoutExpired):
             return None
+
+
+def _host_python(given: str | None, settings: dict | None) -> tuple[str, list[str]]:
+    """The Python to register the plugin with, and warnings about it: `given` (--python, which
+    must import pynvim and devkit), else the user's g:python3_host_prog (which must import
+    pynvim: registering needs no more), else the Python running devkit."""
+    if given:
+        python = str(Path(shutil.which(given) or given).absolute())
+        _check_python(python)
+        return python, []
+    configured = settings.get("python") if settings else None
+    if not configured:
+        return sys.executable, []
+    python = settings.get("python_executable")
+    if not python:
+        raise PythonHostError(
+            f"your configuration sets g:python3_host_prog to {configured}, which is not an "
+            "executable: correct it (Neovim's Python host cannot start), or pass --python")
+    reason = _import_problem(python, "pynvim")
+    if reason is not None:
+        raise PythonHostError(
+            f"your g:python3_host_prog {python} cannot import pynvim ({reason}): install "
+            f"devkit there with `{_pip_install(python)}`, or pass --python")
+    reason = _import_problem(python, "devkit")
+    if reason is None:
+        return python, []
+    return python, [
+        f"your g:python3_host_prog {python} cannot import devkit ({reason}): the plugin is "
+        f"registered, but :Dune and :OCaml will fail until you install devkit there "
+        f"(`{_pip_install(python)}`) or point g:python3_host_prog at devkit's Python "
+        f"({sys.executable})"]
+
+
+def _lost_warning(registration: Registration, python: str) -> str | None:
+    """A warning naming every remote plugin the new manifest no longer registers."""
+    if not registration.lost:
+        return None
+    return (
+        f"{len(registration.lost)} remote plugin(s) lost their registration in "
+        f"{registration.manifest}: {', '.join(registration.lost)}; their host could not load "
+        f"them (the Python host was {python}) or they are no longer on 'runtimepath': "
+        ":UpdateRemotePlugins in your Neovim says why; run this again with --python set to "
+        "the Python they need, with devkit installed in it")
 
 
 def ensure_helptags(nvim: Path, runtime: Path, env: Mapping[str, str]) -> str | None:
@@ -149,23 +216,29 @@ def nvim() -> None:
 
 @nvim.command()
 @_nvim_option
-@_python_option
+@_python_option("the g:python3_host_prog your configuration sets, else the Python running "
+                "devkit")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 def install(nvim_path: str | None, python: str | None, as_json: bool) -> None:
     """Register the remote plugin with your Neovim and your configuration.
 
-    Runs `:UpdateRemotePlugins` headless with the plugin's runtime folder on 'runtimepath' and
-    the plugin's Python as g:python3_host_prog, which writes the manifest that Neovim reads at
-    start-up (stdpath('data')/rplugin.vim), and generates the help tags. Running it again is
-    harmless: the manifest is rebuilt each time, keeping your other remote plugins.
+    Runs `:UpdateRemotePlugins` headless in your configuration, with the plugin's runtime
+    folder on 'runtimepath', which writes the manifest that Neovim reads at start-up
+    (stdpath('data')/rplugin.vim), and generates the help tags. Running it again is harmless:
+    the manifest is rebuilt each time.
+
+    Neovim has one Python host for all remote plugins, and the manifest lists only the plugins
+    that host could load. So registering uses the Python your configuration sets as
+    g:python3_host_prog, which your other Python remote plugins run in (--python overrides
+    it; without either, the Python running devkit). A remote plugin that was registered
+    before and is not after is named in a warning. When your g:python3_host_prog cannot
+    import devkit, the plugin is registered all the same and a warning says how to install
+    devkit there: until then :Dune and :OCaml say so instead of running.
 
     `:UpdateRemotePlugins` rebuilds the manifest from 'runtimepath' alone, so a later
     `:UpdateRemotePlugins` (yours, or a plugin manager's) drops devkit unless your
     configuration keeps the plugin on 'runtimepath' and sets its Python host: add the
     lazy.nvim spec or the two init.lua lines this command prints.
-
-    Neovim has one Python host for all remote plugins: if you set g:python3_host_prog for
-    another plugin, install devkit into that Python and pass it as --python.
 
     \b
       devkit nvim install
@@ -174,35 +247,35 @@ def install(nvim_path: str | None, python: str | None, as_json: bool) -> None:
     env = os.environ
     binary = find_nvim(env, nvim_path)
     runtime = runtime_dir()
-    if python:  # devkit's own Python has both (pynvim is a dependency of devkit)
-        _check_python(python)
-    python = python or sys.executable
-    manifest = register(binary, env, python, runtime)
-    tags_warning = ensure_helptags(binary, runtime, env)
     settings = _user_settings(binary, env, runtime)
+    python, warnings = _host_python(python, settings)
+    registration = register(binary, env, python, runtime)
+    for warning in (_lost_warning(registration, python),
+                    ensure_helptags(binary, runtime, env)):
+        if warning:
+            warnings.append(warning)
     version = ".".join(map(str, nvim_version(binary)))
     spec, lines = lazy_spec(runtime, python), runtimepath_lines(runtime, python)
+    their_python = settings.get("python_executable") if settings else None
+    if their_python and their_python != python:
+        warnings.append(
+            f"your configuration sets g:python3_host_prog to {settings['python']}, so Neovim "
+            f"runs devkit in {their_python}, not in {python}: use the line below instead of "
+            "yours, or run this again without --python")
     if as_json:
         click.echo(json.dumps({
-            "nvim": str(binary), "nvim_version": version, "manifest": str(manifest),
-            "runtime": str(runtime), "python": python, "lazy_spec": spec,
-            "runtimepath_lua": lines, "configuration": settings,
-            "warnings": [tags_warning] if tags_warning else [],
+            "nvim": str(binary), "nvim_version": version,
+            "manifest": str(registration.manifest), "runtime": str(runtime), "python": python,
+            "lazy_spec": spec, "runtimepath_lua": lines, "configuration": settings,
+            "lost": list(registration.lost), "warnings": warnings,
         }, indent=2))
         return
-    if tags_warning:
-        click.echo(f"warning: {tags_warning}", err=True)
+    for warning in warnings:
+        click.echo(f"warning: {warning}", err=True)
     click.echo(f"Registered devkit with Neovim {version} ({binary})")
-    click.echo(f"  manifest:    {manifest}")
+    click.echo(f"  manifest:    {registration.manifest}")
     click.echo(f"  Python host: {python}")
-    configured = settings is not None and settings.get("on_rtp")
-    their_python = settings.get("python") if settings else None
-    if their_python and their_python != python:
-        click.echo(f"\nwarning: your configuration sets g:python3_host_prog to {their_python}; "
-                   f"devkit runs in {python}: use the line below instead of yours, or run "
-                   "this again with --python set to yours (it needs pynvim and devkit).",
-                   err=True)
-    if configured and their_python == python:
+    if settings is not None and settings.get("on_rtp") and their_python == python:
         click.echo("\nYour configuration already keeps devkit on 'runtimepath' with this "
                    "Python host. Restart Neovim; :checkhealth devkit reports on it.")
         return
@@ -223,7 +296,7 @@ def _indent(text: str) -> str:
 @nvim.command(context_settings={"ignore_unknown_options": True,
                                 "allow_interspersed_args": False})
 @_nvim_option
-@_python_option
+@_python_option("the Python running devkit")
 @click.option("--keep", is_flag=True,
               help="Keep the temporary configuration and print where it is, with the "
                    "environment that selects it.")

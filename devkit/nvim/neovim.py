@@ -3,8 +3,9 @@
 Registering is what Neovim's own ``:UpdateRemotePlugins`` does: it starts the Python host on
 every ``rplugin/python3/*`` of the runtimepath, asks each plugin for its specs and writes them to
 the manifest (``stdpath('data')/rplugin.vim``, or ``$NVIM_RPLUGIN_MANIFEST``), which Neovim
-sources at start-up. The Python host at use time is ``g:python3_host_prog``, so the manifest is
-written by a Neovim that has the plugin on its runtimepath and devkit's own Python as host.
+sources at start-up. The manifest lists only the plugins whose host answered, so a plugin that
+fails to load in the Python used for registering (one importing a module only the user's own
+host Python has) drops out of it: `register` reports what the manifest listed before and after.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from devkit.errors import DevkitError
@@ -27,6 +30,8 @@ RUNTIME = Path(__file__).resolve().parents[2] / "nvim"
 PLUGIN_NAME = "devkit_nvim"
 _TIMEOUT = 120.0
 _VERSION = re.compile(r"NVIM v(\d+)\.(\d+)\.(\d+)")
+#: A manifest's line registering a plugin: ``call remote#host#RegisterPlugin('host', 'path', [``.
+_REGISTERED = re.compile(r"^call remote#host#RegisterPlugin\('([^']*)', '([^']*)'", re.MULTILINE)
 
 
 class NeovimError(DevkitError):
@@ -116,46 +121,87 @@ def _check_version(nvim: Path) -> None:
         )
 
 
+def registered_plugins(manifest_text: str) -> tuple[str, ...]:
+    """The plugin paths a manifest (``rplugin.vim``) registers, in its order.
+
+    >>> registered_plugins("call remote#host#RegisterPlugin('python3', '/p/a.py', [\\n"
+    ...                    "     \\\\ ])\\n"
+    ...                    "call remote#host#RegisterPlugin('node', '/p/b.js', [\\n")
+    ('/p/a.py', '/p/b.js')
+    """
+    return tuple(match[2] for match in _REGISTERED.finditer(manifest_text))
+
+
+@dataclass(frozen=True)
+class Registration:
+    """What `register` did: the manifest it wrote and the plugins listed there before and after."""
+
+    manifest: Path
+    before: tuple[str, ...]
+    after: tuple[str, ...]
+
+    @property
+    def lost(self) -> tuple[str, ...]:
+        """Plugins registered before and not any more: their host could not load them, or they
+        are no longer on 'runtimepath'."""
+        return tuple(path for path in self.before if path not in self.after)
+
+
 def register(
     nvim: Path,
     env: Mapping[str, str],
     python: str = sys.executable,
     runtime: Path | None = None,
-) -> Path:
+) -> Registration:
     """Run ``:UpdateRemotePlugins`` in `nvim` (with the configuration `env` selects) after
-    putting `runtime` on its runtimepath and `python` as its Python host; return the manifest.
+    putting `runtime` on its runtimepath and `python` as its Python host.
 
-    Idempotent: the manifest is rebuilt from the runtimepath each time. Raises `NeovimError`
-    when the manifest does not list the plugin afterwards (the Python host failed to load it).
+    `python` needs only pynvim: the plugin's package imports devkit on its first request, not
+    when it is registered. Idempotent: the manifest is rebuilt from the runtimepath each time.
+    Raises `NeovimError` when the manifest does not list the plugin afterwards (the Python host
+    failed to load it).
     """
     runtime = runtime or runtime_dir()
     setup = (
         f"lua vim.opt.runtimepath:prepend({lua_string(str(runtime))}); "
         f"vim.g.python3_host_prog = {lua_string(python)}"
     )
-    cmd = [
-        str(nvim), "--headless", "-c", setup, "-c", "UpdateRemotePlugins",
-        "-c", "lua io.stdout:write(vim.g.loaded_remote_plugins or '')", "-c", "qall!",
-    ]
-    try:
-        done = subprocess.run(
-            cmd, capture_output=True, text=True, errors="replace", env=dict(env),
-            stdin=subprocess.DEVNULL, timeout=_TIMEOUT, check=False,
-        )
-    except subprocess.TimeoutExpired as error:
-        raise NeovimError(
-            f"`{nvim} --headless +UpdateRemotePlugins` did not finish in {_TIMEOUT:.0f} s "
-            "(does your configuration wait for input?)"
-        ) from error
-    manifest = Path(done.stdout.strip()) if done.stdout.strip() else None
+    remember = ("lua local m = vim.g.loaded_remote_plugins; _G.devkit_manifest_before = "
+                "type(m) == 'string' and vim.fn.filereadable(m) == 1 "
+                "and vim.fn.readfile(m) or {}")
+    with tempfile.TemporaryDirectory(prefix="devkit-nvim-") as folder:
+        out = Path(folder) / "registration.json"
+        report = ("lua vim.fn.writefile({vim.json.encode({manifest = "
+                  "vim.g.loaded_remote_plugins or vim.NIL, before = "
+                  f"_G.devkit_manifest_before or {{}}}})}}, {lua_string(str(out))})")
+        cmd = [str(nvim), "--headless", "-c", setup, "-c", remember, "-c", "UpdateRemotePlugins",
+               "-c", report, "-c", "qall!"]
+        try:
+            done = subprocess.run(
+                cmd, capture_output=True, text=True, errors="replace", env=dict(env),
+                stdin=subprocess.DEVNULL, timeout=_TIMEOUT, check=False,
+            )
+        except subprocess.TimeoutExpired as error:
+            raise NeovimError(
+                f"`{nvim} --headless +UpdateRemotePlugins` did not finish in {_TIMEOUT:.0f} s "
+                "(does your configuration wait for input?)"
+            ) from error
+        try:
+            answer = json.loads(out.read_text())
+        except (OSError, ValueError):
+            answer = {}
+    manifest = Path(answer["manifest"]) if isinstance(answer.get("manifest"), str) else None
     if manifest is None or not manifest.is_file():
         raise NeovimError(f"UpdateRemotePlugins wrote no manifest: {_last_line(done.stderr)}")
-    if PLUGIN_NAME not in manifest.read_text(errors="replace"):
+    text = manifest.read_text(errors="replace")
+    after = registered_plugins(text)
+    if not any(Path(path).name == PLUGIN_NAME for path in after):
         raise NeovimError(
             f"the Python host did not register {PLUGIN_NAME} in {manifest} "
-            f"({_last_line(done.stderr)}); check that {python} can import pynvim and devkit"
+            f"({_last_line(done.stderr)}); check that {python} can import pynvim"
         )
-    return manifest
+    before = registered_plugins("\n".join(answer.get("before") or []))
+    return Registration(manifest, before, after)
 
 
 def _last_line(text: str) -> str:

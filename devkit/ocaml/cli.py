@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING
 import click
 
 from devkit.errors import DevkitError
-from devkit.ocaml.project import NotAnOCamlProject, Project, find_project
-from devkit.ocaml.toolchain import detect_environment, detect_toolchain, doctor
+from devkit.ocaml.project import Project, find_project, project_or_reason
+from devkit.ocaml.toolchain import detect_environment, detect_toolchain, doctor, report_lines
 
 if TYPE_CHECKING:
     from devkit.ocaml.diagnostics import Diagnostic
@@ -65,24 +65,17 @@ def ocaml() -> None:
 def doctor_command(directory: Path, as_json: bool) -> None:
     """Report the project, the opam/esy switch and each OCaml tool, with what to install.
 
-    Exit status 1 when a required tool (dune, the compiler) is missing.
+    Exit status 1 when a required check fails: no project here, or a required tool (dune, the
+    compiler) missing.
     """
-    try:
-        project: Project | str = _project_of(directory)
-        root = project.root
-    except NotAnOCamlProject as error:  # report the tools all the same
-        project, root = str(error), directory.absolute()
+    project, root = project_or_reason(directory)
     checks = doctor(detect_toolchain(root, os.environ), project)
     if as_json:
         click.echo(json.dumps([{"name": c.name, "ok": c.ok, "required": c.required,
                                 "detail": c.detail, "advice": c.advice} for c in checks],
                               indent=2))
     else:
-        for check in checks:
-            mark = "ok" if check.ok else ("MISSING" if check.required else "warning")
-            click.echo(f"{mark:>8}  {check.name}: {check.detail}")
-            if not check.ok and check.advice:
-                click.echo(f"{'':>10}{check.advice}")
+        click.echo("\n".join(report_lines(checks, root)))
     if any(check.required and not check.ok for check in checks):
         sys.exit(1)
 

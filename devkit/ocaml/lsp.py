@@ -3,7 +3,8 @@
 The Neovim plugin sends these through Neovim's own LSP client; this module only builds the
 params and reads the results, so it is testable without a server. Positions are LSP positions:
 0-based lines, and `character` in the client's position encoding (UTF-16 code units unless the
-client negotiated otherwise); `utf16_column`/`byte_column` convert from and to byte columns.
+client negotiated otherwise); `lsp_character`/`lsp_byte_column` convert from and to byte
+columns in any of the encodings LSP knows, `utf16_column`/`byte_column` in UTF-16.
 
 Shapes (ocaml-lsp-server's docs/ocamllsp/*-spec.md and its custom_requests/ sources):
 
@@ -123,6 +124,44 @@ def byte_column(line: str, utf16_col: int) -> int:
     """
     prefix = line.encode("utf-16-le")[:2 * utf16_col].decode("utf-16-le", errors="ignore")
     return len(prefix.encode("utf-8"))
+
+
+#: The position encodings of LSP 3.17 (``PositionEncodingKind``).
+ENCODINGS = ("utf-8", "utf-16", "utf-32")
+
+
+def lsp_character(line: str, byte_col: int, encoding: str) -> int:
+    """The LSP `character` of the character that starts at byte column `byte_col` (UTF-8) of
+    `line`, counted in `encoding` (one of `ENCODINGS`; UTF-16 code units unless the client and
+    server agreed on another). A column inside a character counts from that character's start.
+
+    >>> [lsp_character("é = 😀x", 9, encoding) for encoding in ENCODINGS]  # at `x`
+    [9, 6, 5]
+    >>> lsp_character("😀x", 2, "utf-16")  # inside 😀
+    0
+    """
+    if encoding == "utf-8":
+        return byte_col
+    if encoding == "utf-32":
+        return len(line.encode("utf-8")[:byte_col].decode("utf-8", errors="ignore"))
+    return utf16_column(line, byte_col)
+
+
+def lsp_byte_column(line: str, character: int, encoding: str) -> int:
+    """The byte column (UTF-8) of LSP `character` of `line` counted in `encoding` (one of
+    `ENCODINGS`); a `character` past the end of the line gives the line's length in bytes.
+
+    >>> [lsp_byte_column("é = 😀x", character, encoding)  # `x`, in each encoding
+    ...  for character, encoding in ((9, "utf-8"), (6, "utf-16"), (5, "utf-32"))]
+    [9, 9, 9]
+    >>> lsp_byte_column("é", 7, "utf-8")
+    2
+    """
+    if encoding == "utf-8":
+        return min(character, len(line.encode("utf-8")))
+    if encoding == "utf-32":
+        return len(line[:character].encode("utf-8"))
+    return byte_column(line, character)
 
 
 def switch_impl_intf_params(path: Path) -> list[str]:

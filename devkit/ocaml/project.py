@@ -168,3 +168,19 @@ def find_project(path: Path | str, root: Path | str | None = None) -> Project:
         f"{start} is not in an OCaml project: no dune-workspace, dune-project, *.opam, esy.json "
         f"or .git in it or any parent folder; run `dune init project NAME` to start one"
     )
+
+
+def project_or_reason(path: Path | str) -> tuple[Project | str, Path]:
+    """What a report on `path` (a file or folder) is about: its project, or the reason there is
+    none (`NotAnOCamlProject`'s message, which says how to start one), and the folder to report
+    on: the project's root, else `path`'s folder (`path` itself when it is one).
+
+    >>> project_or_reason("/")[1]
+    PosixPath('/')
+    """
+    path = Path(path).absolute()
+    try:
+        project = find_project(path)
+    except NotAnOCamlProject as error:  # the tools are reported all the same
+        return str(error), path if path.is_dir() else path.parent
+    return project, project.root

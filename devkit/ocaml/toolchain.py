@@ -494,6 +494,34 @@ def doctor(toolchain: Toolchain, project: Project | str) -> list[Check]:
     return checks
 
 
+def report_lines(checks: list[Check], root: Path) -> list[str]:
+    """`doctor`'s report on the folder `root` as text: a heading, one line per check (marked
+    ``ok``, ``MISSING`` for a failed required one or ``warning``) with the advice of a failed
+    check under it, and a last line naming the required checks that failed, if any.
+
+    >>> print("\\n".join(report_lines([Check("dune", True, "/usr/bin/dune (3.17.2)"),
+    ...     Check("ocamllsp", False, "not found on PATH", "opam install ocaml-lsp-server",
+    ...           required=False)], Path("/src/demo"))))
+    devkit doctor: /src/demo
+    <BLANKLINE>
+          ok  dune: /usr/bin/dune (3.17.2)
+     warning  ocamllsp: not found on PATH
+              opam install ocaml-lsp-server
+    <BLANKLINE>
+    everything devkit needs is there
+    """
+    lines = [f"devkit doctor: {root}", ""]
+    for check in checks:
+        mark = "ok" if check.ok else ("MISSING" if check.required else "warning")
+        lines.append(f"{mark:>8}  {check.name}: {check.detail}")
+        if not check.ok and check.advice:
+            lines.append(f"{'':>10}{check.advice}")
+    failed = [check.name for check in checks if not check.ok and check.required]
+    lines += ["", f"{len(failed)} required check(s) failed: {', '.join(failed)}" if failed
+              else "everything devkit needs is there"]
+    return lines
+
+
 def _project_lang(root: Path) -> tuple[int, int] | None:
     try:
         with open(root / "dune-project", "rb") as handle:

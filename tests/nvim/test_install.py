@@ -5,6 +5,7 @@ user configuration (HOME and the XDG folders) of the test's own.
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -16,7 +17,10 @@ from click.testing import CliRunner
 import devkit as devkit_package
 from devkit.cli import cli
 from devkit.nvim.cli import ensure_helptags
-from devkit.nvim.neovim import lua_string, runtime_dir
+from devkit.nvim.isolated import embedded_neovim
+from devkit.nvim.neovim import lua_string, registered_plugins, runtime_dir
+from tests.nvim.conftest import messages, wait_for
+from tests.nvim.ocamlnvim import notes, record_notifications, wait_note
 
 PROJECT_ROOT = Path(devkit_package.__file__).resolve().parent.parent
 OTHER_PLUGIN = '''\
@@ -32,6 +36,24 @@ class Other:
     def hello(self, args):
         return "hello"
 '''
+#: A plugin whose import works only in the user's own host Python (like one importing
+#: jupyter_client): its module `users_module` is on that Python's path alone.
+USERS_PLUGIN = '''\
+import pynvim
+
+import users_module
+
+
+@pynvim.plugin
+class Users:
+    def __init__(self, nvim):
+        self.nvim = nvim
+
+    @pynvim.function("UsersHello", sync=True)
+    def hello(self, args):
+        return users_module.GREETING
+'''
+NO_DEVKIT = 'raise ImportError("devkit is not installed in this Python")\n'
 
 
 @pytest.fixture
@@ -57,6 +79,46 @@ def user(tmp_path, monkeypatch) -> Path:
 
 def manifest_path() -> Path:
     return Path(os.environ["XDG_DATA_HOME"]) / "nvim" / "rplugin.vim"
+
+
+def users_python(folder: Path, modules: dict[str, str]) -> Path:
+    """The user's own host Python: an executable script running devkit's Python with a folder
+    of its own first on PYTHONPATH, holding `modules` ({relative path: source})."""
+    site = folder / "site"
+    for name, source in modules.items():
+        (site / name).parent.mkdir(parents=True, exist_ok=True)
+        (site / name).write_text(source)
+    python = folder / "python3"
+    python.write_text(f"#!/bin/sh\nPYTHONPATH={shlex.quote(str(site))}${{PYTHONPATH:+:$PYTHONPATH}}"
+                      f" exec {shlex.quote(sys.executable)} \"$@\"\n")
+    python.chmod(0o755)
+    return python
+
+
+def with_users_plugin(init: Path, tmp_path: Path, modules: dict[str, str]) -> Path:
+    """Add to the user's `init` a Python remote plugin that imports `users_module`, and
+    g:python3_host_prog set to a Python holding `modules`; return that Python."""
+    plugin = tmp_path / "users-plugin"
+    (plugin / "rplugin" / "python3").mkdir(parents=True)
+    (plugin / "rplugin" / "python3" / "users_plugin.py").write_text(USERS_PLUGIN)
+    python = users_python(tmp_path / "users-python", modules)
+    with init.open("a") as lines:
+        lines.write(f"vim.opt.runtimepath:append({lua_string(str(plugin))})\n"
+                    f"vim.g.python3_host_prog = {lua_string(str(python))}\n")
+    return python
+
+
+def update_remote_plugins(nvim_binary: Path) -> tuple[str, ...]:
+    """`:UpdateRemotePlugins` in the user's Neovim, as they would run it; the plugins it
+    registered."""
+    subprocess.run([str(nvim_binary), "--headless", "+UpdateRemotePlugins", "+qa"],
+                   capture_output=True, stdin=subprocess.DEVNULL, timeout=120, check=True)
+    return registered_plugins(manifest_path().read_text())
+
+
+def users_neovim(nvim_binary: Path):
+    """The user's own Neovim (their configuration and data), embedded and driven by pynvim."""
+    return embedded_neovim(nvim_binary, os.environ)
 
 
 def devkit(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
@@ -142,14 +204,96 @@ def test_a_configuration_following_the_advice_runs_the_plugin(nvim_binary, user)
     assert started.stdout == "1 hello 1", started
 
 
-def test_install_warns_when_the_configuration_sets_another_python(nvim_binary, user, tmp_path):
+def test_install_registers_with_the_users_python_and_keeps_their_plugins(nvim_binary, user,
+                                                                         tmp_path):
+    python = with_users_plugin(user, tmp_path, {"users_module.py": "GREETING = 'hi'\n"})
+    plugin = str(tmp_path / "users-plugin" / "rplugin" / "python3" / "users_plugin.py")
+    assert plugin in update_remote_plugins(nvim_binary)
+
+    result = install(nvim_binary)
+    assert result.exit_code == 0, result.output
+    assert f"Python host: {python}" in result.output
+    assert "warning" not in result.output
+    registered = registered_plugins(manifest_path().read_text())
+    assert plugin in registered and f"{runtime_dir()}/rplugin/python3/devkit_nvim" in registered
+    text = manifest_path().read_text()
+    assert install(nvim_binary).exit_code == 0 and manifest_path().read_text() == text
+
+    with user.open("a") as init:  # the advice followed: the user's Neovim runs both plugins
+        init.write(f"vim.opt.runtimepath:append({lua_string(str(runtime_dir()))})\n")
+    with users_neovim(nvim_binary) as nvim:
+        assert nvim.call("UsersHello") == "hi"
+        assert nvim.call("DevkitHealth", {})["sections"][0]["checks"][0]["ok"]
+
+
+def test_install_names_the_plugins_a_python_without_their_modules_drops(nvim_binary, user,
+                                                                        tmp_path):
+    python = with_users_plugin(user, tmp_path, {"users_module.py": "GREETING = 'hi'\n"})
+    plugin = str(tmp_path / "users-plugin" / "rplugin" / "python3" / "users_plugin.py")
+    assert plugin in update_remote_plugins(nvim_binary)
+
+    result = install(nvim_binary, "--python", sys.executable)  # devkit's: no users_module
+    assert result.exit_code == 0, result.output
+    [lost] = [line for line in result.output.splitlines() if "lost their registration" in line]
+    assert lost.startswith("warning: 1 remote plugin(s) lost their registration")
+    assert plugin in lost and "--python set to the Python they need" in lost
+    assert plugin not in registered_plugins(manifest_path().read_text())
+    assert (f"sets g:python3_host_prog to {python}, so Neovim runs devkit in {python}, "
+            f"not in {sys.executable}") in result.output
+
+    as_json = install(nvim_binary, "--json")  # without --python: the user's Python again
+    assert as_json.exit_code == 0, as_json.output
+    assert f'"python": "{python}"' in as_json.output and '"lost": []' in as_json.output
+    assert plugin in registered_plugins(manifest_path().read_text())
+
+
+def test_install_with_a_users_python_lacking_devkit_says_what_to_do(nvim_binary, user, tmp_path):
+    python = with_users_plugin(user, tmp_path, {"users_module.py": "GREETING = 'hi'\n",
+                                                "devkit/__init__.py": NO_DEVKIT})
+    with user.open("a") as init:
+        init.write(f"vim.opt.runtimepath:append({lua_string(str(runtime_dir()))})\n")
+    result = install(nvim_binary)
+    assert result.exit_code == 0, result.output
+    [warning] = [line for line in result.output.splitlines() if line.startswith("warning:")]
+    assert warning == (
+        f"warning: your g:python3_host_prog {python} cannot import devkit (ImportError: devkit "
+        "is not installed in this Python): the plugin is registered, but :Dune and :OCaml will "
+        f"fail until you install devkit there (`{python} -m pip install -e {PROJECT_ROOT}`) "
+        f"or point g:python3_host_prog at devkit's Python ({sys.executable})")
+    assert "'DevkitRun'" in manifest_path().read_text()  # registering needs only pynvim
+
+    # In that Neovim each command is one [devkit] error with the fix, never a traceback.
+    with users_neovim(nvim_binary) as nvim:
+        record_notifications(nvim)
+        assert nvim.call("UsersHello") == "hi"
+        nvim.command(f"edit {tmp_path / 'a.ml'}")
+        nvim.command("Dune build")
+        note = wait_note(nvim, "cannot import devkit")
+        assert note["level"] == 4  # vim.log.levels.ERROR
+        host = sys.executable  # the interpreter the script runs
+        assert note["msg"] == (
+            f"[devkit] the Python host {host} cannot import devkit (ImportError: devkit is not "
+            f"installed in this Python): install it there with `{host} -m pip install -e "
+            f"{PROJECT_ROOT}`, or run `devkit nvim install` and set g:python3_host_prog to the "
+            "Python it names")
+        nvim.command("OCaml type")  # asked again at every request: never silent
+        wait_for(lambda: len([n for n in notes(nvim) if "cannot import devkit" in n["msg"]]) == 2,
+                 30, what="a second [devkit] error")
+        nvim.command("checkhealth devkit")
+        report = "\n".join(nvim.current.buffer[:])
+        shown = messages(nvim)
+    assert "Traceback" not in shown and "error caught" not in shown, shown
+    assert f"ERROR devkit: the Python host {host} cannot import devkit" in report
+    assert f"{host} -m pip install -e {PROJECT_ROOT}" in report
+
+
+def test_install_with_a_configured_python_that_does_not_exist_is_one_line(nvim_binary, user):
     with user.open("a") as init:
         init.write('vim.g.python3_host_prog = "/usr/bin/some-other-python"\n')
-    result = install(nvim_binary, "--json")
-    assert result.exit_code == 0, result.output
-    assert '"python": "/usr/bin/some-other-python"' in result.output
-    text = CliRunner().invoke(cli, ["nvim", "install", "--nvim", str(nvim_binary)]).output
-    assert "sets g:python3_host_prog to /usr/bin/some-other-python" in text
+    assert_one_line_error(
+        devkit("nvim", "install", "--nvim", str(nvim_binary)),
+        "sets g:python3_host_prog to /usr/bin/some-other-python, which is not an executable")
+    assert not manifest_path().exists()
 
 
 def test_install_with_a_missing_neovim_is_one_line(user, tmp_path):

@@ -55,8 +55,12 @@ def test_doctor_reports_the_real_tools(project):
     compiler_version = run(["ocamlc", "-version"], cwd=project).stdout.strip()
     assert checks["ocaml"]["ok"] and compiler_version in checks["ocaml"]["detail"]
     assert not checks["ocamllsp"]["required"]
-    text = devkit("ocaml", "doctor", cwd=project)
-    assert "dune" in text.stdout and "ocamllsp" in text.stdout
+    text = devkit("ocaml", "doctor", cwd=project).stdout.splitlines()
+    assert text[0] == f"devkit doctor: {project}"
+    assert any(line.startswith("      ok  dune: ") and dune_version in line for line in text)
+    assert any(line.endswith("  ocamllsp: not found on PATH") for line in text) == (
+        not checks["ocamllsp"]["ok"])
+    assert text[-1] == "everything devkit needs is there"
 
 
 def test_build_prints_diagnostics_in_every_format_and_exits_as_dune(project):
@@ -130,5 +134,10 @@ def test_errors_are_one_line(project, tmp_path):
     checks = {check["name"]: check for check in json.loads(report.stdout)}
     assert not checks["project"]["ok"] and "dune init project" in checks["project"]["advice"]
     assert checks["dune"]["ok"]
+    text = devkit("ocaml", "doctor", cwd=nowhere)
+    assert text.returncode == 1
+    lines = text.stdout.splitlines()
+    assert lines[0] == f"devkit doctor: {nowhere}" and "MISSING  project: " in lines[2]
+    assert lines[-1] == "1 required check(s) failed: project"
     bad = devkit("ocaml", "type", "lib/a.ml", cwd=project)
     assert bad.returncode == 2 and "FILE:LINE:COL" in bad.stderr

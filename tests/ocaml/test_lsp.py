@@ -107,3 +107,16 @@ def test_utf16_and_byte_columns_convert_at_every_character_boundary(line, data):
     utf16_col = len(prefix.encode("utf-16-le")) // 2
     assert lsp.utf16_column(line, byte_col) == utf16_col
     assert lsp.byte_column(line, utf16_col) == byte_col
+
+
+@given(st.text(), st.data(), st.sampled_from(lsp.ENCODINGS))
+def test_lsp_characters_and_byte_columns_convert_in_every_encoding(line, data, encoding):
+    boundary = data.draw(st.integers(0, len(line)))
+    prefix = line[:boundary]
+    byte_col = len(prefix.encode("utf-8"))
+    character = {"utf-8": byte_col, "utf-16": len(prefix.encode("utf-16-le")) // 2,
+                 "utf-32": len(prefix)}[encoding]
+    assert lsp.lsp_character(line, byte_col, encoding) == character
+    assert lsp.lsp_byte_column(line, character, encoding) == byte_col
+    past_the_end = 4 * len(line) + 1  # more than the line's length in any encoding
+    assert lsp.lsp_byte_column(line, past_the_end, encoding) == len(line.encode("utf-8"))

@@ -8,7 +8,13 @@ from pathlib import Path
 import pytest
 
 from devkit.errors import DevkitError
-from devkit.ocaml.project import NotAnOCamlProject, OutsideProject, Project, find_project
+from devkit.ocaml.project import (
+    NotAnOCamlProject,
+    OutsideProject,
+    Project,
+    find_project,
+    project_or_reason,
+)
 from tests.conftest import require_tool
 from tests.ocaml.ocamlprojects import run, write_project
 
@@ -132,6 +138,21 @@ def test_not_a_project(tmp_path):
     assert "\n" not in message
     for looked_for in ("dune-workspace", "dune-project", "*.opam", "esy.json", ".git"):
         assert looked_for in message
+
+
+def test_project_or_reason_says_what_a_report_is_about(tmp_path):
+    root = write_project(tmp_path / "proj", {"dune-project": "(lang dune 2.9)\n",
+                                             "lib/a.ml": "let x = 1\n"})
+    assert project_or_reason(root / "lib" / "a.ml") == (find_project(root), root)
+    plain = tmp_path / "plain"
+    (plain / "a.ml").parent.mkdir()
+    (plain / "a.ml").write_text("let x = 1\n")
+    if _has_marker_above(plain):
+        pytest.fail(f"the temporary folder {plain} is inside a project; cannot test this")
+    for path in (plain, plain / "a.ml"):  # a folder is reported on, a file's folder
+        reason, folder = project_or_reason(path)
+        assert folder == plain
+        assert isinstance(reason, str) and "dune init project" in reason
 
 
 def test_missing_path(tmp_path):

@@ -4,7 +4,29 @@
 -- with advice.
 local M = {}
 
-local health = vim.health
+--- Neovim's health API: vim.health's start/ok/… since 0.10; before that vim.health.report_*
+--- (0.9), require("health").report_* (0.8 and older) or the Vimscript health#report_*. The old
+--- ones are only used to say that devkit needs 0.10.
+local function health_api()
+  local modern = vim.health
+  if modern and modern.start then
+    return modern
+  end
+  local legacy = modern
+  if not (legacy and legacy.report_start) then
+    local ok, module = pcall(require, "health")
+    legacy = ok and type(module) == "table" and module.report_start and module or nil
+  end
+  local api = {}
+  for _, name in ipairs({ "start", "ok", "info", "warn", "error" }) do
+    api[name] = legacy and legacy["report_" .. name] or function(...)
+      vim.fn["health#report_" .. name](...)
+    end
+  end
+  return api
+end
+
+local health = health_api()
 local INSTALL = "run `devkit nvim install` in a shell, then restart Neovim"
 local REPORT_VERSION = 1
 
@@ -45,17 +67,21 @@ local function user_buffer()
   return nil
 end
 
+--- This Neovim's version, "X.Y.Z" (vim.version() is a plain table before 0.9).
+local function neovim_version()
+  local v = vim.version and vim.version() or {}
+  return v.major and string.format("%d.%d.%d", v.major, v.minor, v.patch) or "unknown"
+end
+
 local function check_neovim()
   health.start("devkit: Neovim")
-  local version = tostring(vim.version())
-  if vim.fn.has("nvim-0.10") == 1 then
-    health.ok("Neovim " .. version)
-  else
-    health.error("Neovim " .. version .. ": devkit needs 0.10 or newer", {
+  if vim.fn.has("nvim-0.10") == 0 then
+    health.error("devkit needs Neovim 0.10 or newer (this is " .. neovim_version() .. ")", {
       "install a newer Neovim: https://github.com/neovim/neovim/releases",
     })
     return false
   end
+  health.ok("Neovim " .. tostring(vim.version()))
   if vim.fn.exists(":Dune") == 2 and vim.fn.exists(":OCaml") == 2 then
     health.ok(":Dune and :OCaml are defined (" .. runtime_dir() .. ")")
   else

@@ -13,10 +13,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from devkit_nvim import REPORT_VERSION
 from devkit_nvim.editor import Editor
-
-#: Bumped when the shape of the report changes (``nvim/lua/devkit/health.lua`` reads it).
-REPORT_VERSION = 1
 
 
 def _check(name: str, ok: bool, detail: str, advice: str | None = None,
@@ -94,17 +92,14 @@ def _start(table: dict) -> Path:
 
 
 def _toolchain_checks(table: dict, facts: dict) -> list[dict]:
-    from devkit.ocaml.project import NotAnOCamlProject, Project, find_project
+    from devkit.ocaml.project import project_or_reason
     from devkit.ocaml.toolchain import detect_toolchain, doctor
 
-    start = _start(table)
-    try:
-        project: Project | str = find_project(start)
-        root = project.root
+    project, root = project_or_reason(_start(table))
+    if isinstance(project, str):
+        facts["project"] = {"root": None, "kind": None, "reason": project}
+    else:
         facts["project"] = {"root": str(root), "kind": project.kind, "reason": None}
-    except NotAnOCamlProject as error:
-        project, root = str(error), start if start.is_dir() else start.parent
-        facts["project"] = {"root": None, "kind": None, "reason": str(error)}
     checks = []
     for check in doctor(detect_toolchain(root, os.environ), project):
         required = check.required and check.name != "project"  # no project: devkit still runs

@@ -6,8 +6,8 @@ client's handler calls ``DevkitLspReply(token, err, result)``, and `LspRequests.
 was registered for the token. Neither Neovim nor the host waits for the server.
 
 LSP columns count in the client's position encoding (UTF-16 code units unless the server chose
-another); the plugin works in byte columns (``nvim_win_get_cursor``). `lsp_character` and
-`byte_col` convert, given the text of the line.
+another); the plugin works in byte columns (``nvim_win_get_cursor``). `devkit.ocaml.lsp`'s
+`lsp_character` and `lsp_byte_column` convert, given the text of the line.
 """
 
 from __future__ import annotations
@@ -47,32 +47,6 @@ class Client:
         """Whether the server announces `method`; assumed while it is still initializing
         (the request waits for it)."""
         return self.capabilities is None or lsp.supports(self.capabilities, method)
-
-
-def lsp_character(line: str, byte_column: int, encoding: str) -> int:
-    """The LSP `character` of byte column `byte_column` of `line` in `encoding`.
-
-    >>> lsp_character("é = 1", 3, "utf-16"), lsp_character("é = 1", 3, "utf-8")
-    (2, 3)
-    """
-    if encoding == "utf-8":
-        return byte_column
-    if encoding == "utf-32":
-        return len(line.encode("utf-8")[:byte_column].decode("utf-8", errors="ignore"))
-    return lsp.utf16_column(line, byte_column)
-
-
-def byte_col(line: str, character: int, encoding: str) -> int:
-    """The byte column of LSP `character` of `line` in `encoding` (clamped to the line).
-
-    >>> byte_col("é = 1", 2, "utf-16"), byte_col("é = 1", 1, "utf-32")
-    (3, 2)
-    """
-    if encoding == "utf-8":
-        return min(character, len(line.encode("utf-8")))
-    if encoding == "utf-32":
-        return len(line[:character].encode("utf-8"))
-    return lsp.byte_column(line, character)
 
 
 class LspRequests:
@@ -116,7 +90,7 @@ class LspRequests:
     def position(self, buf: int, line: int, col: int, client: Client) -> lsp.Position:
         """The LSP position of (`line` 1-based, `col` 0-based byte) in buffer `buf`."""
         text = self.line_text(buf, line - 1)
-        return lsp.Position(line - 1, lsp_character(text, col, client.encoding))
+        return lsp.Position(line - 1, lsp.lsp_character(text, col, client.encoding))
 
     def line_text(self, buf: int, index: int) -> str:
         lines = self.editor.nvim.api.buf_get_lines(buf, index, index + 1, False)
@@ -139,13 +113,13 @@ class LspRequests:
     def to_bytes(self, path: Path, position: lsp.Position, client: Client) -> tuple[int, int]:
         """(line 1-based, byte column) of an LSP position in file `path`."""
         text = self.file_line(path, position.line)
-        return position.line + 1, byte_col(text, position.character, client.encoding)
+        return position.line + 1, lsp.lsp_byte_column(text, position.character, client.encoding)
 
     @staticmethod
     def in_lines(lines: list[str], position: lsp.Position, client: Client) -> tuple[int, int]:
         """(line 1-based, byte column) of an LSP position in a buffer's `lines`."""
         text = lines[position.line] if 0 <= position.line < len(lines) else ""
-        return position.line + 1, byte_col(text, position.character, client.encoding)
+        return position.line + 1, lsp.lsp_byte_column(text, position.character, client.encoding)
 
 
 class OcamlLspServer:

@@ -26,8 +26,8 @@ from devkit.ocaml.lookup import (
     definition_at,
     type_at,
 )
-from devkit.ocaml.project import NotAnOCamlProject, Project
-from devkit.ocaml.toolchain import detect_toolchain, doctor
+from devkit.ocaml.project import Project, project_or_reason
+from devkit.ocaml.toolchain import detect_toolchain, doctor, report_lines
 from devkit_nvim.editor import WARN, Editor, Request
 from devkit_nvim.lsp_client import INSTALL, Client, LspRequests, OcamlLspServer
 
@@ -57,6 +57,7 @@ class OCamlCommands:
         self.server = OcamlLspServer(editor)
         self._worker: ThreadPoolExecutor | None = None
         self._widening: _Widening | None = None
+        self._lsp_advised: set[bool] = set()  # `_needs_lsp` advice given: ocamllsp found or not
         self._commands = {
             "type": self.type, "def": self.definition, "switch": self.switch,
             "intf": self.interface, "holes": self.holes,
@@ -119,8 +120,9 @@ class OCamlCommands:
         return client
 
     def _needs_lsp(self, request: Request, feature: str, method: str) -> Client | None:
-        """The buffer's ocamllsp client; None (after saying how to get one, at WARN) when
-        none is attached."""
+        """The buffer's ocamllsp client; None when none is attached, after a WARN: the first
+        time in the session, what to install (or to start, when ocamllsp is there); later, a
+        short reminder."""
         path = request.require_file()
         client = self.lsp.client(request.buf) if request.lsp else None
         if client is None:
@@ -129,12 +131,15 @@ class OCamlCommands:
                 found = self.server.executable(project) is not None
             except DevkitError:
                 found = False
-            if found:
+            if found in self._lsp_advised:
+                message = f":OCaml {feature} needs ocamllsp (not attached to {path.name})"
+            elif found:
                 message = (f":OCaml {feature} needs ocamllsp, which is not attached to "
                            f"{path.name}: :OCaml lsp start")
             else:
                 message = (f":OCaml {feature} needs ocaml-lsp-server: {INSTALL}, then "
                            ":OCaml lsp start")
+            self._lsp_advised.add(found)
             self.editor.notify(message, WARN)
             return None
         if not client.supports(method):
@@ -366,28 +371,12 @@ class OCamlCommands:
     # -- doctor
 
     def doctor(self, request: Request) -> None:
-        try:
-            project: Project | str = self.editor.project_of(request)
-        except NotAnOCamlProject as error:  # report the tools all the same
-            project = str(error)
-
         def work() -> list[str]:
+            project, root = project_or_reason(request.path or Path(request.cwd))
             if isinstance(project, Project):
                 self.editor.environment(project, refresh=True)
-                root = project.root
-            else:
-                root = request.path.parent if request.path else Path(request.cwd)
             checks = doctor(detect_toolchain(root, os.environ), project)
-            lines = [f"devkit doctor: {root}", ""]
-            for check in checks:
-                mark = "ok" if check.ok else ("MISSING" if check.required else "warning")
-                lines.append(f"{mark:>8}  {check.name}: {check.detail}")
-                if not check.ok and check.advice:
-                    lines.append(f"{'':>10}{check.advice}")
-            missing = sum(not check.ok and check.required for check in checks)
-            lines += ["", f"{missing} required tool(s) missing" if missing
-                      else "everything devkit needs is there", "(q closes this buffer)"]
-            return lines
+            return [*report_lines(checks, root), "(q closes this buffer)"]
 
         self._background(work, lambda lines: self.editor.lua("devkit.ocaml", "show_report",
                                                              "devkit://doctor", lines))
