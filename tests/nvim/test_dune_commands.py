@@ -24,6 +24,7 @@ from tests.nvim.conftest import messages, running_nvim, wait_for
 from tests.ocaml.ocamlprojects import tool_environment, write_project
 
 INSTALL = "apt-get install ocaml-nox ocaml-dune"
+WATCH = "dune build --watch"
 BAD_MAIN = 'let () = print_int "x"\n'
 GOOD_MAIN = "let () = print_int 1\n"
 # A warning that stays a warning: the dev profile makes most warnings errors.
@@ -49,11 +50,13 @@ def project(root: Path, extra: dict[str, str] | None = None) -> Path:
 
 
 def watch_done(nvim) -> None:
-    """Count `User DuneDone` events in g:dune_done (and keep the last event's data)."""
+    """Count `User DuneDone` events in g:dune_done, keep the last event's data, and every
+    event's command in g:dune_commands."""
     nvim.exec_lua(
-        "vim.g.dune_done = 0\n"
+        "vim.g.dune_done = 0; vim.g.dune_commands = {}\n"
         "vim.api.nvim_create_autocmd('User', {pattern = 'DuneDone', callback = function(a)\n"
-        "  vim.g.dune_done = vim.g.dune_done + 1; vim.g.dune_done_data = a.data end})"
+        "  vim.g.dune_done = vim.g.dune_done + 1; vim.g.dune_done_data = a.data\n"
+        "  vim.g.dune_commands = vim.list_extend(vim.g.dune_commands, {a.data.cmd}) end})"
     )
 
 
@@ -463,10 +466,14 @@ def test_a_building_command_pauses_the_watch_and_resumes_it(ready, tmp_path):
     wait_for(lambda: nvim.vars["dune_done"] >= 1, 60, what="the watch's first build")
     first_watch = find_watch(find_project(root))
 
-    last = dune(nvim, "Dune test")
-    assert last["cmd"] == "dune test" and last["exit_code"] == 0
+    nvim.command("Dune test")
+    wait_for(lambda: "dune test" in nvim.vars["dune_commands"], 60, what="the tests to run")
     assert "pausing the watch to run `dune test`" in messages(nvim)
     wait_for(lambda: "the watch is back on" in messages(nvim), 30)
+    # The resumed watch reports its first build after the tests' result, never before.
+    wait_for(lambda: nvim.vars["dune_commands"][-1] == WATCH, 60, what="the resumed build")
+    events = nvim.vars["dune_commands"]
+    assert events[events.index("dune test") - 1:] == [WATCH, "dune test", WATCH], events
     resumed = wait_for(lambda: find_watch(find_project(root)), 30, what="the watch to restart")
     assert resumed != first_watch
     nvim.command("Dune stop")
