@@ -8,6 +8,7 @@ status, never a traceback.
 import click
 
 from devkit import __version__
+from devkit.algo.cli import algo
 from devkit.bundle.cli import bundle
 from devkit.errors import DevkitError
 from devkit.nvim.cli import nvim
@@ -36,13 +37,14 @@ class DevkitGroup(click.Group):
 @click.group(cls=DevkitGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="devkit")
 def cli() -> None:
-    """devkit: git bundle chains, an OCaml workflow (core and CLI) and its Neovim plugin
-    (the algorithm utilities are on their way)."""
+    """devkit: git bundle chains, an OCaml workflow (core, CLI and Neovim plugin), and small
+    exact algorithms."""
 
 
 cli.add_command(bundle)
 cli.add_command(ocaml)
 cli.add_command(nvim)
+cli.add_command(algo)
 
 
 def main() -> None:

@@ -1,0 +1,131 @@
+"""`devkit algo …`: the algorithm utilities on the command line.
+
+The modules behind each command are imported by that command, so that other devkit commands
+start without them.
+"""
+
+from __future__ import annotations
+
+import click
+
+from devkit.errors import DevkitError
+
+
+class AlgoInputError(DevkitError):
+    """Input the algorithm rejects (the reference library's error, reworded as one line)."""
+
+
+def _fail_from(error: Exception) -> AlgoInputError:
+    return AlgoInputError(str(error) or type(error).__name__)
+
+
+@click.group()
+def algo() -> None:
+    """Small, exact algorithms: permutations, BPE tokenizers, TF-IDF.
+
+    \b
+      devkit algo perm next 1 2 3
+      devkit algo perm rank --chars banana
+      devkit algo bpe train --vocab-size 1000 corpus.txt -o model.bpe
+      devkit algo tfidf docs/*.txt --top 5
+      devkit algo similar "red black tree" docs/*.txt
+    """
+
+
+# --- permutations ---------------------------------------------------------------------------
+
+_chars_option = click.option(
+    "--chars", is_flag=True, help="Permute the characters of one word instead of the arguments."
+)
+
+
+def _items(items: tuple[str, ...], chars: bool) -> list:
+    """The items to permute: the characters of the one argument with --chars, else the
+    arguments, as integers when all of them are (so 10 sorts after 9)."""
+    if chars:
+        if len(items) != 1:
+            raise click.UsageError("--chars takes exactly one word")
+        return list(items[0])
+    try:
+        return [int(item) for item in items]
+    except ValueError:
+        return list(items)
+
+
+def _show(items, chars: bool) -> str:
+    return "".join(items) if chars else " ".join(map(str, items))
+
+
+@algo.group()
+def perm() -> None:
+    """Lexicographic permutations, repeated items included (C++'s std::next_permutation).
+
+    Items are the arguments (compared as integers when all are integers), or the characters
+    of one word with --chars.
+
+    \b
+      devkit algo perm next 1 2 3         # 1 3 2
+      devkit algo perm prev --chars bca   # bac
+      devkit algo perm rank --chars banana
+      devkit algo perm nth 5 --chars aabb # the 6th distinct arrangement (0-based 5)
+    """
+
+
+def _step(direction: str, items: tuple[str, ...], chars: bool, count: int) -> None:
+    from devkit.algo.permutation import next_permutation, prev_permutation
+
+    step = next_permutation if direction == "next" else prev_permutation
+    seq = _items(items, chars)
+    for _ in range(count):
+        if not step(seq):
+            last = "last" if direction == "next" else "first"
+            click.echo(f"(wrapped around: that was the {last} permutation)", err=True)
+        click.echo(_show(seq, chars))
+
+
+_count_option = click.option("-n", "--count", type=click.IntRange(min=1), default=1,
+                             show_default=True, help="How many steps to print.")
+
+
+@perm.command(name="next")
+@click.argument("items", nargs=-1, required=True)
+@_chars_option
+@_count_option
+def perm_next(items: tuple[str, ...], chars: bool, count: int) -> None:
+    """The next permutation of ITEMS (after the last one: the first, with a note on stderr)."""
+    _step("next", items, chars, count)
+
+
+@perm.command(name="prev")
+@click.argument("items", nargs=-1, required=True)
+@_chars_option
+@_count_option
+def perm_prev(items: tuple[str, ...], chars: bool, count: int) -> None:
+    """The previous permutation of ITEMS (before the first one: the last, with a note)."""
+    _step("prev", items, chars, count)
+
+
+@perm.command(name="rank")
+@click.argument("items", nargs=-1, required=True)
+@_chars_option
+def perm_rank(items: tuple[str, ...], chars: bool) -> None:
+    """The 0-based rank of ITEMS among the distinct arrangements of the same items."""
+    from devkit.algo.permutation import permutation_rank
+
+    click.echo(permutation_rank(_items(items, chars)))
+
+
+@perm.command(name="nth", context_settings={"ignore_unknown_options": True})  # N may be -1
+@click.argument("n", type=int)
+@click.argument("items", nargs=-1, required=True)
+@_chars_option
+def perm_nth(n: int, items: tuple[str, ...], chars: bool) -> None:
+    """The N-th (0-based; negative from the end) distinct arrangement of ITEMS."""
+    from devkit.algo.permutation import nth_permutation
+
+    try:
+        found = nth_permutation(_items(items, chars), n)
+    except IndexError as error:
+        raise _fail_from(error) from error
+    click.echo(_show(found, chars))
+
