@@ -129,3 +129,64 @@ def perm_nth(n: int, items: tuple[str, ...], chars: bool) -> None:
         raise _fail_from(error) from error
     click.echo(_show(found, chars))
 
+
+
+# --- TF-IDF ---------------------------------------------------------------------------------
+
+_files_argument = click.argument(
+    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False)
+)
+_stop_words_option = click.option(
+    "--stop-words", type=click.Choice(["english", "none"]), default="english", show_default=True,
+    help="Leave out scikit-learn's English stop words, or nothing.",
+)
+
+
+def _read(files: tuple[str, ...]) -> list[str]:
+    texts = []
+    for name in files:
+        with open(name, encoding="utf-8", errors="replace") as handle:
+            texts.append(handle.read())
+    return texts
+
+
+def _vectorizer(stop_words: str):
+    from devkit.algo.text import TfidfVectorizer
+
+    return TfidfVectorizer(stop_words=None if stop_words == "none" else stop_words)
+
+
+@algo.command()
+@_files_argument
+@click.option("--top", type=click.IntRange(min=1), default=5, show_default=True,
+              help="How many terms to show per file.")
+@_stop_words_option
+def tfidf(files: tuple[str, ...], top: int, stop_words: str) -> None:
+    """The terms that characterise each of FILES: highest TF-IDF weight first (l2-normalised
+    rows, smooth idf, as scikit-learn's TfidfVectorizer)."""
+    vectorizer = _vectorizer(stop_words)
+    matrix = vectorizer.fit_transform(_read(files))
+    names = vectorizer.get_feature_names_out()
+    for name, row in zip(files, matrix, strict=True):
+        weights = sorted(zip(row.data, row.indices, strict=True), key=lambda p: (-p[0], p[1]))
+        terms = ", ".join(f"{names[column]} {weight:.3f}" for weight, column in weights[:top])
+        click.echo(f"{name}: {terms or '(no terms)'}")
+
+
+@algo.command()
+@click.argument("query")
+@_files_argument
+@click.option("--top", type=click.IntRange(min=1), default=None,
+              help="Show only the best N files.")
+@_stop_words_option
+def similar(query: str, files: tuple[str, ...], top: int | None, stop_words: str) -> None:
+    """FILES ranked by cosine similarity to QUERY (TF-IDF vectors fitted on FILES), most
+    similar first."""
+    from devkit.algo.sparse import cosine_similarity
+
+    vectorizer = _vectorizer(stop_words)
+    matrix = vectorizer.fit_transform(_read(files))
+    [scores] = cosine_similarity(vectorizer.transform([query]), matrix)
+    ranked = sorted(zip(scores, files, strict=True), key=lambda p: -p[0])
+    for score, name in ranked[:top]:
+        click.echo(f"{score:.3f}  {name}")

@@ -42,3 +42,57 @@ def test_perm_bad_input_is_one_line_and_exit_1():
     assert result.stderr == (
         "Error: permutation index 9 is out of range for 6 distinct permutations (use -6 to 5)\n")
     assert run("perm", "next", "--chars", "ab", "cd").exit_code == 2  # a usage error
+
+
+DOCS = {
+    "a.txt": "the red black tree is a balanced binary search tree",
+    "b.txt": "byte pair encoding merges the most frequent pair of tokens",
+    "c.txt": "a binary heap is a tree; the red fox",
+}
+
+
+def write_docs(folder) -> list[str]:
+    paths = []
+    for name, text in DOCS.items():
+        (folder / name).write_text(text)
+        paths.append(str(folder / name))
+    return paths
+
+
+def test_tfidf_shows_scikit_learns_heaviest_terms_per_file(tmp_path):
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    paths = write_docs(tmp_path)
+    result = run("tfidf", *paths, "--top", "2")
+    assert result.exit_code == 0, result.output
+    reference = TfidfVectorizer(stop_words="english")
+    matrix = reference.fit_transform(DOCS.values()).toarray()
+    names = reference.get_feature_names_out()
+    expected = []
+    for path, row in zip(paths, matrix, strict=True):
+        best = sorted(range(len(names)), key=lambda j: (-row[j], names[j]))[:2]
+        expected.append(f"{path}: " + ", ".join(f"{names[j]} {row[j]:.3f}" for j in best))
+    assert result.stdout.splitlines() == expected
+
+
+def test_similar_ranks_files_by_cosine_similarity_like_scikit_learn(tmp_path):
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.metrics.pairwise import cosine_similarity
+
+    paths = write_docs(tmp_path)
+    result = run("similar", "red black tree", *paths)
+    assert result.exit_code == 0, result.output
+    reference = TfidfVectorizer(stop_words="english")
+    matrix = reference.fit_transform(DOCS.values())
+    scores = cosine_similarity(reference.transform(["red black tree"]), matrix)[0]
+    ranked = sorted(zip(scores, paths, strict=True), key=lambda p: -p[0])
+    assert result.stdout.splitlines() == [f"{score:.3f}  {path}" for score, path in ranked]
+    assert len(run("similar", "red black tree", *paths, "--top", "1").stdout.splitlines()) == 1
+
+
+def test_tfidf_of_stop_words_only_is_one_line_and_exit_1(tmp_path):
+    (tmp_path / "d.txt").write_text("the and of")
+    result = run("tfidf", str(tmp_path / "d.txt"))
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: empty vocabulary; perhaps the documents only contain")
+    assert run("tfidf", str(tmp_path / "missing.txt")).exit_code == 2
