@@ -6,7 +6,6 @@ Modules, from the bottom up:
 - `refname`     git's ref-name rules, for names read from manifests and bundles
 - `gitrepo`     opening repositories (GitPython) and running git with argument lists
 - `refstate`    a repository's ref state (refs, peeled tags, HEAD) and the difference of two
-- `filesafety`  atomic writes, store/target locks, and the test-only crash points
 - `store`       the store: manifests, the chain, adding a link
 - `snapshot`    `create`/`update`: snapshot the source and write the next link
 - `verify`      offline checks of bundle files and of the chain

@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
 
-from devkit.bundle.filesafety import crash_point, exclusive_lock, fsync_directory
 from devkit.bundle.gitrepo import (
     GitFailed,
     Repository,
@@ -35,6 +34,7 @@ from devkit.bundle.store import BundleStore, Link, StoreError
 from devkit.bundle.target import LOCK_FILE, applied_sequence, read_record, write_record
 from devkit.bundle.verify import check_link_file
 from devkit.errors import DevkitError
+from devkit.filesafety import crash_point, exclusive_lock, fsync_directory
 
 
 class ApplyRefused(DevkitError):

@@ -16,12 +16,6 @@ from pathlib import Path
 from typing import BinaryIO
 
 from devkit.bundle.bundlefile import HASH_LENGTHS, PACK_HEADER_LENGTH, header_bytes
-from devkit.bundle.filesafety import (
-    TEMP_PREFIX,
-    crash_point,
-    remove_stale_temporaries,
-    write_atomically,
-)
 from devkit.bundle.gitrepo import Repository, open_repository
 from devkit.bundle.refstate import (
     RefChanges,
@@ -39,6 +33,12 @@ from devkit.bundle.store import (
     manifest_name,
 )
 from devkit.errors import DevkitError
+from devkit.filesafety import (
+    TEMP_PREFIX,
+    crash_point,
+    remove_stale_temporaries,
+    write_atomically,
+)
 
 _CHUNK = 1 << 20
 # What may already be in a folder that `create` is pointed at: leftovers of an interrupted create.

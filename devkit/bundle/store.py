@@ -14,10 +14,10 @@ from itertools import pairwise
 from pathlib import Path
 
 from devkit.bundle.bundlefile import HASH_LENGTHS
-from devkit.bundle.filesafety import exclusive_lock, write_atomically
 from devkit.bundle.refname import is_store_refname
 from devkit.bundle.refstate import Head, RefState
 from devkit.errors import DevkitError
+from devkit.filesafety import exclusive_lock, write_atomically
 
 FORMAT_NAME = "devkit-bundle-store"
 FORMAT_VERSION = 1

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from devkit.bundle.filesafety import exclusive_lock
 from devkit.bundle.store import BundleStore
 from devkit.bundle.target import LOCK_FILE
 from devkit.cli import cli
+from devkit.filesafety import exclusive_lock
 from tests.bundle.gitrepos import SourceRepo, assert_same_repository, git, head_of, ref_listing
 
 PROJECT = Path(__file__).resolve().parents[2]

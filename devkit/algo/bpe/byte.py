@@ -24,9 +24,9 @@ from devkit.algo.bpe.core import (
     Pair,
     learn_merges,
     merge_pair,
-    write_atomically,
 )
 from devkit.algo.bpe.export import byte_level_order, huggingface_json, tiktoken_ranks
+from devkit.filesafety import write_atomically
 
 # From tiktoken's `tiktoken_ext/openai_public.py` (r50k_base/gpt2 and cl100k_base): the
 # possessive forms tiktoken runs, equivalent to the patterns first published with GPT-2/GPT-4.
@@ -356,7 +356,8 @@ class ByteBPE(BPETokenizer):
 
     def save_huggingface(self, path: str | Path) -> None:
         """Write `to_huggingface_json()` to `path` (for `tokenizers.Tokenizer.from_file`)."""
-        write_atomically(Path(path), self.to_huggingface_json().encode("utf-8"))
+        data = self.to_huggingface_json().encode("utf-8")
+        write_atomically(Path(path), lambda stream: stream.write(data))
 
     # -- the model file --------------------------------------------------------------------
 

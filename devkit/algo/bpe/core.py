@@ -24,12 +24,12 @@ import itertools
 import json
 import os
 import re
-import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Self, TypeVar
 
 from devkit.errors import DevkitError
+from devkit.filesafety import write_atomically
 
 T = TypeVar("T")
 Pair = tuple[int, int]
@@ -260,7 +260,8 @@ class BPETokenizer:
         """
         lines = [VERSION_LINE, json.dumps(self._header(), ensure_ascii=False, sort_keys=True)]
         lines += [f"{a} {b}" for a, b in self._merges]
-        write_atomically(Path(path), ("\n".join(lines) + "\n").encode("utf-8"))
+        data = ("\n".join(lines) + "\n").encode("utf-8")
+        write_atomically(Path(path), lambda stream: stream.write(data))
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Self:
@@ -349,17 +350,3 @@ class BPETokenizer:
         for i, (a, b) in enumerate(self._merges):
             assert 0 <= a < self._base + i and 0 <= b < self._base + i, (i, a, b)
             assert symbols[self._base + i] == symbols[a] + symbols[b], i
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write `data` to a temporary file next to `path`, fsync it, and rename it over `path`."""
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(descriptor, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
