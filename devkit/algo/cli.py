@@ -6,6 +6,8 @@ start without them.
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from devkit.errors import DevkitError
@@ -190,3 +192,86 @@ def similar(query: str, files: tuple[str, ...], top: int | None, stop_words: str
     ranked = sorted(zip(scores, files, strict=True), key=lambda p: -p[0])
     for score, name in ranked[:top]:
         click.echo(f"{score:.3f}  {name}")
+
+
+# --- BPE ------------------------------------------------------------------------------------
+
+
+@algo.group()
+def bpe() -> None:
+    """Byte-pair encoding: train a tokenizer, encode text to ids, decode ids to text.
+
+    \b
+      devkit algo bpe train --vocab-size 1000 corpus.txt -o model.bpe
+      devkit algo bpe encode -m model.bpe "some text"      # ids, one line
+      echo "some text" | devkit algo bpe encode -m model.bpe
+      devkit algo bpe decode -m model.bpe 256 32 115
+    """
+
+
+_model_option = click.option(
+    "-m", "--model", "model_path", required=True, type=click.Path(exists=True, dir_okay=False),
+    help="A model written by `devkit algo bpe train`.",
+)
+
+
+def _load(model_path: str):
+    from devkit.algo.bpe import ByteBPE
+
+    return ByteBPE.load(model_path)
+
+
+@bpe.command(name="train")
+@_files_argument
+@click.option("--vocab-size", type=click.IntRange(min=1), required=True,
+              help="Tokens in the vocabulary: 256 bytes, the merges, the special tokens.")
+@click.option("--pattern", type=click.Choice(["gpt4", "gpt2"]), default="gpt4",
+              show_default=True, help="How text is split before merging (tiktoken's patterns).")
+@click.option("--special", "specials", multiple=True, metavar="TOKEN",
+              help="A special token, e.g. '<|endoftext|>' (repeatable).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), required=True,
+              help="Where to write the model.")
+@click.option("--huggingface", type=click.Path(dir_okay=False), default=None,
+              help="Also write a Hugging Face tokenizer.json here.")
+def bpe_train(files: tuple[str, ...], vocab_size: int, pattern: str, specials: tuple[str, ...],
+              output: str, huggingface: str | None) -> None:
+    """Train a byte-level BPE (GPT-2/GPT-4 style) on the text of FILES."""
+    from devkit.algo.bpe import GPT2_PATTERN, GPT4_PATTERN, ByteBPE
+
+    model = ByteBPE(GPT4_PATTERN if pattern == "gpt4" else GPT2_PATTERN, specials)
+    text = "".join(_read(files))
+    click.echo(f"training on {len(text.encode('utf-8'))} bytes of text…", err=True)
+    model.train(text, vocab_size)
+    model.save(output)
+    if huggingface:
+        model.save_huggingface(huggingface)
+    click.echo(f"{output}: {len(model.merges)} merges, {len(model.vocab)} tokens"
+               f"{' (and ' + huggingface + ')' if huggingface else ''}")
+
+
+@bpe.command(name="encode")
+@_model_option
+@click.argument("text", required=False)
+@click.option("--allow-special", is_flag=True,
+              help="Encode special tokens in the text as their ids (else they are an error).")
+def bpe_encode(model_path: str, text: str | None, allow_special: bool) -> None:
+    """The token ids of TEXT (or of stdin), space-separated on one line."""
+    model = _load(model_path)
+    if text is None:
+        text = sys.stdin.read()
+    if not allow_special:
+        found = [token for token in model.special_tokens if token in text]
+        if found:
+            raise AlgoInputError(f"the text holds the special token {found[0]!r}: pass "
+                                 "--allow-special to encode it as its id")
+    ids = model.encode(text, allowed_special="all" if allow_special else frozenset())
+    click.echo(" ".join(map(str, ids)))
+
+
+@bpe.command(name="decode")
+@_model_option
+@click.argument("ids", nargs=-1, required=True, type=int)
+def bpe_decode(model_path: str, ids: tuple[int, ...]) -> None:
+    """The text of token IDS (bytes that are not UTF-8 come out as U+FFFD)."""
+    click.echo(_load(model_path).decode(ids), nl=False)
+    click.echo()

@@ -15,6 +15,10 @@ def run(*args: str):
     return CliRunner().invoke(cli, ["algo", *args])
 
 
+def run_input(text: str, *args: str):
+    return CliRunner().invoke(cli, ["algo", *args], input=text)
+
+
 def test_perm_next_and_prev_step_like_cpp():
     assert run("perm", "next", "1", "2", "3").output == "1 3 2\n"
     assert run("perm", "prev", "--chars", "bca").output == "bac\n"
@@ -96,3 +100,45 @@ def test_tfidf_of_stop_words_only_is_one_line_and_exit_1(tmp_path):
     assert result.exit_code == 1
     assert result.stderr.startswith("Error: empty vocabulary; perhaps the documents only contain")
     assert run("tfidf", str(tmp_path / "missing.txt")).exit_code == 2
+
+
+def test_bpe_train_encode_decode_round_trip_and_match_tiktoken(tmp_path):
+    import tiktoken
+
+    from devkit.algo.bpe import GPT4_PATTERN, ByteBPE
+
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("the quick brown fox jumps over the lazy dog; " * 50 + "naïve café ☕\n")
+    model = tmp_path / "model.bpe"
+    result = run("bpe", "train", str(corpus), "--vocab-size", "300", "--special",
+                 "<|endoftext|>", "-o", str(model), "--huggingface", str(tmp_path / "tok.json"))
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith(f"{model}: 43 merges, 300 tokens")  # 256 + 43 + 1 special
+    assert (tmp_path / "tok.json").is_file()
+
+    text = "the lazy fox drinks café ☕"
+    ids = [int(i) for i in run("bpe", "encode", "-m", str(model), text).stdout.split()]
+    loaded = ByteBPE.load(model)
+    reference = tiktoken.Encoding("test", pat_str=GPT4_PATTERN,
+                                  mergeable_ranks=loaded.to_tiktoken(), special_tokens={})
+    assert ids == reference.encode(text)
+    assert run("bpe", "decode", "-m", str(model), *map(str, ids)).stdout == text + "\n"
+    # stdin, and the special token only when allowed.
+    assert run_input(text, "bpe", "encode", "-m", str(model)).stdout.split() == list(map(str, ids))
+    refused = run("bpe", "encode", "-m", str(model), "a <|endoftext|>")
+    assert refused.exit_code == 1 and "--allow-special" in refused.stderr
+    allowed = run("bpe", "encode", "-m", str(model), "--allow-special", "<|endoftext|>")
+    assert allowed.stdout.split() == ["299"]
+
+
+def test_bpe_bad_input_is_one_line_and_exit_1(tmp_path):
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("abc abc abc")
+    small = run("bpe", "train", str(corpus), "--vocab-size", "100", "-o", str(tmp_path / "m"))
+    assert small.exit_code == 1 and "below the minimum 256" in small.stderr
+    assert not (tmp_path / "m").exists()
+    not_a_model = run("bpe", "encode", "-m", str(corpus), "x")
+    assert not_a_model.exit_code == 1 and "not a devkit BPE model" in not_a_model.stderr
+    run("bpe", "train", str(corpus), "--vocab-size", "257", "-o", str(tmp_path / "m"))
+    bad_id = run("bpe", "decode", "-m", str(tmp_path / "m"), "999")
+    assert bad_id.exit_code == 1 and "token id 999 is not in the vocabulary" in bad_id.stderr
