@@ -1,13 +1,20 @@
-"""Shared test setup: a scrubbed environment for git, and the tools the suite needs.
+"""Shared test setup: a scrubbed environment for git, the tools the suite needs, and one
+hypothesis profile.
 
 Every test runs with HOME in a temporary folder, no system or global git config, and fixed
 author/committer identities and dates, so that real git behaves the same on every machine.
+Hypothesis keeps no example database (nothing is written into the checkout) and sets no
+deadline (a busy 2-core machine is not a slow test); a test may still ask for more examples.
 """
 
 import os
 import shutil
 
 import pytest
+from hypothesis import settings
+
+settings.register_profile("devkit", database=None, deadline=None)
+settings.load_profile("devkit")
 
 
 def require_tool(name: str, install: str) -> str:

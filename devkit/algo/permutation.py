@@ -53,7 +53,7 @@ def next_permutation(seq: MutableSequence, key: Callable[[Any], Any] | None = No
     """
     if key is not None:
         return _step_by_key(seq, key, ascending=True)
-    # The hot loop of a full enumeration: plain comparisons, no helper calls.
+    # The hot loop of a full enumeration: plain comparisons, one helper call per step.
     last = len(seq) - 1
     i = last - 1
     while i >= 0 and not seq[i] < seq[i + 1]:
@@ -66,9 +66,7 @@ def next_permutation(seq: MutableSequence, key: Callable[[Any], Any] | None = No
     j = last
     while not pivot < seq[j]:
         j -= 1
-    seq[i] = seq[j]
-    seq[j] = pivot
-    seq[i + 1:] = seq[:i:-1]
+    _swap_and_reverse(seq, i, j, last)
     return True
 
 
@@ -103,10 +101,21 @@ def prev_permutation(seq: MutableSequence, key: Callable[[Any], Any] | None = No
     j = last
     while not seq[j] < pivot:
         j -= 1
-    seq[i] = seq[j]
-    seq[j] = pivot
-    seq[i + 1:] = seq[:i:-1]
+    _swap_and_reverse(seq, i, j, last)
     return True
+
+
+def _swap_and_reverse(seq: MutableSequence, i: int, j: int, last: int) -> None:
+    """Swap items i and j, then reverse the items after i: the step of both directions.
+
+    The new suffix is built first and written with one slice assignment, before item i is
+    set, so a sequence without slice assignment (a deque) raises TypeError unchanged.
+    """
+    suffix = seq[:i:-1]  # the items after i, reversed: item j lands at index last - j
+    suffix[last - j] = seq[i]
+    successor = seq[j]
+    seq[i + 1:] = suffix
+    seq[i] = successor
 
 
 def _step_by_key(seq: MutableSequence, key: Callable[[Any], Any], ascending: bool) -> bool:
@@ -135,8 +144,7 @@ def _step_by_key(seq: MutableSequence, key: Callable[[Any], Any], ascending: boo
     j = last
     while not precedes(pivot_key, suffix_keys[last - j]):
         j -= 1
-    seq[i], seq[j] = seq[j], seq[i]
-    seq[i + 1:] = seq[:i:-1]
+    _swap_and_reverse(seq, i, j, last)
     return True
 
 

@@ -747,19 +747,23 @@ class RBTree(MutableMapping[K, V]):
 
     # ---- iteration ----------------------------------------------------------------------------
 
-    def _walk(self, first: _Node, last: _Node, reverse: bool) -> Iterator[_Node]:
+    def _walk(self, first: _Node, last: _Node, reverse: bool, version: int) -> Iterator[_Node]:
         """Yield the nodes from `first` to `last` in order (both included, first <= last),
-        or from `last` back to `first` when `reverse`; O(1) amortised per node."""
+        or from `last` back to `first` when `reverse`; O(1) amortised per node.
+
+        `version` is the tree's version when the iterator was made: any change since, even
+        before the first `next()`, raises RuntimeError (the nodes may have moved)."""
         nil = self._nil
-        version = self._version
-        if reverse:
-            x = last
-            while True:
-                yield x
-                if self._version != version:
-                    raise RuntimeError("RBTree changed during iteration")
-                if x is first:
-                    return
+        x, end = (last, first) if reverse else (first, last)
+        if self._version != version:
+            raise RuntimeError("RBTree changed during iteration")
+        while True:
+            yield x
+            if self._version != version:
+                raise RuntimeError("RBTree changed during iteration")
+            if x is end:
+                return
+            if reverse:
                 if x.left is not nil:  # the predecessor: down the left subtree's right spine,
                     x = x.left
                     while x.right is not nil:
@@ -770,29 +774,24 @@ class RBTree(MutableMapping[K, V]):
                         x = p
                         p = p.parent
                     x = p
-        else:
-            x = first
-            while True:
-                yield x
-                if self._version != version:
-                    raise RuntimeError("RBTree changed during iteration")
-                if x is last:
-                    return
-                if x.right is not nil:  # the successor, mirrored
-                    x = x.right
-                    while x.left is not nil:
-                        x = x.left
-                else:
-                    p = x.parent
-                    while x is p.right:
-                        x = p
-                        p = p.parent
+            elif x.right is not nil:  # the successor, mirrored
+                x = x.right
+                while x.left is not nil:
+                    x = x.left
+            else:
+                p = x.parent
+                while x is p.right:
                     x = p
+                    p = p.parent
+                x = p
+            if x is nil:  # cannot happen in a consistent tree; never yield the sentinel
+                raise RBTreeCorrupted("iteration ran off the tree")
 
     def _nodes(self, reverse: bool = False) -> Iterator[_Node]:
         if self._root is self._nil:
             return iter(())
-        return self._walk(self._min_node(), self._max_node(), reverse)  # type: ignore[arg-type]
+        first, last = self._min_node(), self._max_node()
+        return self._walk(first, last, reverse, self._version)  # type: ignore[arg-type]
 
     def __iter__(self) -> Iterator[K]:
         """Iterate over the keys in ascending order. O(n) in all, O(log n) to start.
@@ -861,7 +860,7 @@ class RBTree(MutableMapping[K, V]):
         last = self._max_node() if hi is None else self._floor_node(hi, not include_hi)
         if first is None or last is None or last.sk < first.sk:
             return iter(())
-        return map(_node_key, self._walk(first, last, reverse))
+        return map(_node_key, self._walk(first, last, reverse, self._version))
 
     # ---- whole-tree operations ----------------------------------------------------------------
 

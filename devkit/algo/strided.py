@@ -14,9 +14,13 @@ Views and copies follow numpy exactly, so shapes, strides and offsets equal nump
 - `permute`/`transpose`, `broadcast_to` (stride 0 on every broadcast or length-1 axis, as numpy's
   nditer gives) and `as_strided` are views; `compact` copies only what is not C-contiguous.
 
-Elements are arbitrary Python objects and arithmetic is Python's: ints stay exact (numpy's
-int64 would overflow), ``/`` is true division (int / int gives a float, as numpy's float64
-does), and division by zero raises `ZeroDivisionError` where numpy gives inf/nan and a warning.
+Results of arithmetic and `sum` are new C-ordered arrays (`is_compact()`), whatever the
+operands' layout; numpy may keep a transposed operand's order (``a.T + a.T`` has strides (1, 3)
+there, (2, 1) here): their values agree, their strides may not. Elements are arbitrary Python
+objects and arithmetic is Python's: ints stay exact (numpy's int64 would overflow), ``/`` is
+true division (int / int gives a float, as numpy's float64 does), division by zero raises
+`ZeroDivisionError` where numpy gives inf/nan and a warning, and `sum` adds in order where
+numpy adds pairwise, so float sums can differ in the last bits.
 Errors are the ones numpy raises, with numpy's messages (`AxisError` subclasses `ValueError` and
 `IndexError`, as numpy's does). Not supported: item assignment and in-place operators (``+=``
 raises `TypeError` rather than silently rebinding where numpy writes through a view), fancy and

@@ -5,7 +5,7 @@ import itertools
 import math
 import subprocess
 from array import array
-from collections import UserList
+from collections import UserList, deque
 
 import more_itertools
 import pytest
@@ -342,3 +342,14 @@ def test_out_of_range_index_is_an_index_error_in_more_itertools_too(n):
 def test_index_must_be_an_integer(n):
     with pytest.raises(TypeError):
         nth_permutation("abc", n)
+
+
+@pytest.mark.parametrize("step", [next_permutation, prev_permutation])
+def test_a_sequence_without_slice_assignment_is_refused_unchanged(step):
+    items = deque([1, 3, 2])
+    with pytest.raises(TypeError):
+        step(items)
+    assert items == deque([1, 3, 2])
+    with pytest.raises(TypeError):
+        step(items, key=lambda x: x)
+    assert items == deque([1, 3, 2])

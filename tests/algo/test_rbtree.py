@@ -4,6 +4,7 @@ sortedcontainers.SortedDict (the reference for `irange`), with `check()` after e
 import bisect
 import copy
 import doctest
+import itertools
 import operator
 import pickle
 import random
@@ -420,6 +421,36 @@ def test_mutation_during_iteration_raises_runtime_error():
     for k in tree:  # replacing a value is not a structural change, as with dict
         tree[k] = "v"
     tree.check()
+
+
+ITERATORS = {
+    "iter": iter,
+    "reversed": reversed,
+    "keys": lambda t: iter(t.keys()),
+    "values": lambda t: iter(t.values()),
+    "items": lambda t: reversed(t.items()),
+    "irange": lambda t: t.irange(2, 5),
+    "irange reversed": lambda t: t.irange(5, 7, reverse=True),
+}
+CHANGES = {
+    "delete the first": lambda t: t.__delitem__(0),
+    "delete the last": lambda t: t.__delitem__(7),
+    "delete inside": lambda t: (t.__delitem__(3), t.__delitem__(5)),
+    "insert": lambda t: t.__setitem__(3.5, None),
+    "clear": lambda t: t.clear(),
+}
+
+
+@pytest.mark.parametrize("change", CHANGES.values(), ids=list(CHANGES))
+@pytest.mark.parametrize("make", ITERATORS.values(), ids=list(ITERATORS))
+def test_a_change_before_the_first_next_is_caught_too(make, change):
+    """An iterator made, then the tree changed, then iterated: RuntimeError (as a dict
+    raises), never a deleted key, a key out of range, the sentinel, or an endless loop."""
+    tree = RBTree.fromkeys(range(8))
+    iterator = make(tree)
+    change(tree)
+    with pytest.raises(RuntimeError, match="changed during iteration"):
+        list(itertools.islice(iterator, 100))
 
 
 # ---- mapping protocol -------------------------------------------------------------------------
