@@ -6,6 +6,7 @@ start without them.
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -238,6 +239,10 @@ def bpe_train(files: tuple[str, ...], vocab_size: int, pattern: str, specials: t
     """Train a byte-level BPE (GPT-2/GPT-4 style) on the text of FILES."""
     from devkit.algo.bpe import GPT2_PATTERN, GPT4_PATTERN, ByteBPE
 
+    for path in filter(None, (output, huggingface)):
+        folder = os.path.dirname(path) or "."
+        if not os.path.isdir(folder):
+            raise AlgoInputError(f"{folder} does not exist: create it first")
     model = ByteBPE(GPT4_PATTERN if pattern == "gpt4" else GPT2_PATTERN, specials)
     text = "".join(_read(files))
     click.echo(f"training on {len(text.encode('utf-8'))} bytes of text…", err=True)
@@ -256,15 +261,16 @@ def bpe_train(files: tuple[str, ...], vocab_size: int, pattern: str, specials: t
               help="Encode special tokens in the text as their ids (else they are an error).")
 def bpe_encode(model_path: str, text: str | None, allow_special: bool) -> None:
     """The token ids of TEXT (or of stdin), space-separated on one line."""
+    from devkit.algo.bpe import DisallowedSpecialToken
+
     model = _load(model_path)
     if text is None:
         text = sys.stdin.read()
-    if not allow_special:
-        found = [token for token in model.special_tokens if token in text]
-        if found:
-            raise AlgoInputError(f"the text holds the special token {found[0]!r}: pass "
-                                 "--allow-special to encode it as its id")
-    ids = model.encode(text, allowed_special="all" if allow_special else frozenset())
+    try:
+        ids = model.encode(text, allowed_special="all" if allow_special else frozenset())
+    except DisallowedSpecialToken as error:
+        raise AlgoInputError(f"the text holds the special token {error.token!r}: pass "
+                             "--allow-special to encode it as its id") from error
     click.echo(" ".join(map(str, ids)))
 
 

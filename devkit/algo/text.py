@@ -43,7 +43,7 @@ import unicodedata
 import warnings
 from array import array
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from itertools import accumulate, chain, compress, pairwise, repeat
 from numbers import Integral, Real
 from operator import mul, truediv
@@ -219,6 +219,25 @@ def _is_fraction(value) -> bool:
     return isinstance(value, Real) and not isinstance(value, Integral) and 0.0 <= value <= 1.0
 
 
+def _feature_counts(
+    analyze: Callable[[str], Iterable], raw_documents: Iterable[str]
+) -> Iterator[dict]:
+    """Each document's features with how often they occur, in order of first appearance;
+    O(tokens).
+
+    >>> list(_feature_counts(str.split, ["b a b", ""]))
+    [{'b': 2, 'a': 1}, {}]
+    """
+    for document in raw_documents:
+        counts: dict = {}
+        for feature in analyze(document):
+            if feature in counts:
+                counts[feature] += 1
+            else:
+                counts[feature] = 1
+        yield counts
+
+
 class CountVectorizer:
     """Documents -> matrix of token counts, as ``sklearn.feature_extraction.text.CountVectorizer``.
 
@@ -298,22 +317,13 @@ class CountVectorizer:
             value = getattr(self, name)
             if value is not None and not callable(value):
                 raise self._invalid(name, "a callable or None")
-        if not (
-            self.strip_accents is None
-            or callable(self.strip_accents)
-            or self.strip_accents in ("ascii", "unicode")
-        ):
-            raise self._invalid("strip_accents", _STRIP_ACCENTS_OPTIONS)
+        self._accent_stripper()
         if self.analyzer != "word":
             raise self._invalid(
                 "analyzer", "'word' (devkit supports only word analysis, not 'char', "
                 "'char_wb' or a callable)"
             )
-        stop_words = self.stop_words
-        if isinstance(stop_words, str) and stop_words != "english":
-            raise self._invalid("stop_words", "a str among {'english'}, a list or None")
-        if stop_words is not None and not isinstance(stop_words, str | Iterable):
-            raise self._invalid("stop_words", "a str among {'english'}, a list or None")
+        self._checked_stop_words()
         if self.tokenizer is None and not isinstance(self.token_pattern, str):
             raise self._invalid("token_pattern", "a str (a tokenizer is not given)")
         ngram_range = self.ngram_range
@@ -342,6 +352,28 @@ class CountVectorizer:
         ):
             raise self._invalid("max_features", "an int in the range [1, inf) or None")
 
+    def _accent_stripper(self) -> Callable[[str], str] | None:
+        """The function `strip_accents` names (None for none); `InvalidParameterError` for
+        anything else. O(1)."""
+        strip_accents = self.strip_accents
+        if strip_accents is None or callable(strip_accents):
+            return strip_accents
+        if strip_accents == "ascii":
+            return strip_accents_ascii
+        if strip_accents == "unicode":
+            return strip_accents_unicode
+        raise self._invalid("strip_accents", _STRIP_ACCENTS_OPTIONS)
+
+    def _checked_stop_words(self) -> str | Iterable[str] | None:
+        """`stop_words` if it is None, "english" or a collection; `InvalidParameterError` for
+        anything else. O(1): a collection's items are not read."""
+        stop_words = self.stop_words
+        if (isinstance(stop_words, str) and stop_words != "english") or (
+            stop_words is not None and not isinstance(stop_words, str | Iterable)
+        ):
+            raise self._invalid("stop_words", "a str among {'english'}, a list or None")
+        return stop_words
+
     def _warn_for_unused_params(self) -> None:
         if self.tokenizer is not None and self.token_pattern is not None:
             warnings.warn(
@@ -358,13 +390,12 @@ class CountVectorizer:
         >>> "the" in CountVectorizer(stop_words="english").get_stop_words()
         True
         """
-        if self.stop_words is None:
+        stop_words = self._checked_stop_words()
+        if stop_words is None:
             return None
-        if isinstance(self.stop_words, str):
-            if self.stop_words != "english":
-                raise self._invalid("stop_words", "a str among {'english'}, a list or None")
+        if isinstance(stop_words, str):
             return ENGLISH_STOP_WORDS
-        return frozenset(self.stop_words)
+        return frozenset(stop_words)
 
     def build_preprocessor(self) -> Callable[[str], str] | None:
         """The function applied to each document before tokenizing, or None for none. O(1).
@@ -374,16 +405,7 @@ class CountVectorizer:
         """
         if self.preprocessor is not None:
             return self.preprocessor
-        if self.strip_accents is None:
-            accents = None
-        elif callable(self.strip_accents):
-            accents = self.strip_accents
-        elif self.strip_accents == "ascii":
-            accents = strip_accents_ascii
-        elif self.strip_accents == "unicode":
-            accents = strip_accents_unicode
-        else:
-            raise self._invalid("strip_accents", _STRIP_ACCENTS_OPTIONS)
+        accents = self._accent_stripper()
         if accents is None:
             return str.lower if self.lowercase else None
         if not self.lowercase:
@@ -498,13 +520,7 @@ class CountVectorizer:
         values: list[int] = []
         ends = [0]
         extend_numbers, extend_values, append_end = numbers.extend, values.extend, ends.append
-        for document in raw_documents:
-            counts: dict = {}
-            for feature in analyze(document):
-                if feature in counts:
-                    counts[feature] += 1
-                else:
-                    counts[feature] = 1
+        for counts in _feature_counts(analyze, raw_documents):
             terms = sorted(counts)
             extend_numbers(map(number_of, terms))
             extend_values(map(counts.__getitem__, terms))
@@ -577,13 +593,7 @@ class CountVectorizer:
         indices: list[int] = []
         values: list[int] = []
         ends = [0]
-        for document in raw_documents:
-            counts: dict = {}
-            for feature in analyze(document):
-                if feature in counts:
-                    counts[feature] += 1
-                else:
-                    counts[feature] = 1
+        for counts in _feature_counts(analyze, raw_documents):
             terms = sorted(filter(known, counts))
             indices.extend(map(column_of, terms))
             values.extend(map(counts.__getitem__, terms))

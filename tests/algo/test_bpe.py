@@ -34,6 +34,8 @@ from devkit.algo.bpe import (
     BPETokenizer,
     ByteBPE,
     CharBPE,
+    DisallowedSpecialToken,
+    InvalidTokenId,
     bytes_to_unicode,
     learn_merges,
     merge_pair,
@@ -156,6 +158,22 @@ def first_tie(words: list[list[int]], counts: list[int], merges: list[tuple[int,
             return i
         words = [merge_pair(word, pair, 256 + i) for word in words]
     return -1
+
+
+def tie_corpus() -> str:
+    """Made-up words built from syllables that all occur equally often, so pairs share the
+    highest count from the first merges on; numbers, punctuation and `MULTILINGUAL` for the
+    split patterns. Built here, not read from an installed file, so the ties stay where they
+    are on every Python."""
+    onsets = ["b", "ch", "d", "f", "gr", "k", "l", "m", "n", "p", "qu", "r", "s", "st", "t", "v"]
+    vowels = ["a", "e", "i", "o", "u", "ai", "ou"]
+    codas = ["", "n", "r", "s", "ck", "ng"]
+    syllables = ["".join(parts) for parts in itertools.product(onsets, vowels, codas)][::7]
+    lines = [
+        f"{a}{b} {b.capitalize()}, {i % 1000}; "
+        for i, (a, b) in enumerate(itertools.product(syllables, repeat=2))
+    ]
+    return "".join(lines) + MULTILINGUAL * 3
 
 
 def chunk_words(text: str, pattern: str) -> tuple[list[list[int]], list[int]]:
@@ -373,6 +391,13 @@ def test_learn_merges_equals_recounting_every_merge(word_counts, num_merges, fir
     )
 
 
+@pytest.mark.parametrize("order", [[0, 1, 2], [0, 1, 2, 3, 4], [0, 0, 1, 2], [1, 2, 3, 4], []])
+def test_learn_merges_refuses_an_order_that_is_not_a_permutation(order):
+    with pytest.raises(BPEError, match=r"order must be a permutation of range\(4\)"):
+        learn_merges([[0, 1, 2, 3]], [1], 2, 4, order)
+    assert learn_merges([[0, 1, 2, 3]], [1], 2, 4, [3, 2, 1, 0]) == [(2, 3), (1, 4)]
+
+
 corpus_words = st.dictionaries(
     st.text(alphabet="abcde", min_size=1, max_size=7), st.integers(1, 6), min_size=1, max_size=10
 )
@@ -467,11 +492,14 @@ def test_training_learns_hugging_face_merges_including_ties(pattern):
     different tie rule would fail here. (Special tokens are left out of the text: Hugging
     Face's trainer learns from special-token text as ordinary text; ours cuts it out.)"""
     vocab_size = 1200
+    text = tie_corpus()
     model = ByteBPE(PATTERNS[pattern], SPECIALS)
-    model.train(CORPUS, vocab_size)
-    words, counts = chunk_words(CORPUS, PATTERNS[pattern])
-    assert 0 <= first_tie(words, counts, model.merges) < 50
-    assert merges_as_bytes(model) == hf_trained_merges(CORPUS, vocab_size, PATTERNS[pattern])
+    model.train(text, vocab_size)
+    words, counts = chunk_words(text, PATTERNS[pattern])
+    assert 0 <= first_tie(words, counts, model.merges) < 10
+    # Breaking those ties by first occurrence instead would learn other merges.
+    assert learn_merges(words, counts, len(model.merges), 256) != model.merges
+    assert merges_as_bytes(model) == hf_trained_merges(text, vocab_size, PATTERNS[pattern])
 
 
 @settings(max_examples=60, **QUICK)
@@ -540,8 +568,10 @@ def test_disallowed_special_tokens_raise_like_tiktoken(trained):
     text = "hello <|fim_prefix|> world"
     with pytest.raises(ValueError, match="disallowed special token '<\\|fim_prefix\\|>'"):
         tiktoken_for(trained).encode(text)
-    with pytest.raises(BPEError, match="disallowed special token '<\\|fim_prefix\\|>'"):
+    message = "disallowed special token '<\\|fim_prefix\\|>'"
+    with pytest.raises(DisallowedSpecialToken, match=message) as raised:
         trained.encode(text)
+    assert raised.value.token == "<|fim_prefix|>" and isinstance(raised.value, BPEError)
     with pytest.raises(ValueError, match="disallowed special token"):
         trained.encode(text, allowed_special={"<|endoftext|>"})
     ids = trained.encode(text, disallowed_special=())
@@ -594,6 +624,17 @@ def test_vocab_size_below_the_minimum_names_the_minimum(variant):
 def test_invalid_ids_are_refused(trained, bad):
     with pytest.raises(BPEError, match=r"not in the vocabulary \(ids are 0\.\.999\)"):
         trained.decode([104, bad])
+
+
+def test_invalid_ids_raise_a_key_error_like_tiktoken_and_still_a_value_error(trained):
+    with pytest.raises(KeyError):
+        tiktoken_for(trained).decode([1000])
+    for caught in (KeyError, ValueError, BPEError):  # `except caught:` catches it
+        with pytest.raises(caught) as raised:
+            trained.decode([1000])
+        assert isinstance(raised.value, InvalidTokenId)
+    # str() is the plain message, without the quotes KeyError's str() adds.
+    assert str(raised.value) == "token id 1000 is not in the vocabulary (ids are 0..999)"
 
 
 def test_invalid_pattern_is_refused():

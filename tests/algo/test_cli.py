@@ -126,7 +126,9 @@ def test_bpe_train_encode_decode_round_trip_and_match_tiktoken(tmp_path):
     # stdin, and the special token only when allowed.
     assert run_input(text, "bpe", "encode", "-m", str(model)).stdout.split() == list(map(str, ids))
     refused = run("bpe", "encode", "-m", str(model), "a <|endoftext|>")
-    assert refused.exit_code == 1 and "--allow-special" in refused.stderr
+    assert refused.exit_code == 1
+    assert refused.stderr == ("Error: the text holds the special token '<|endoftext|>': pass "
+                              "--allow-special to encode it as its id\n")
     allowed = run("bpe", "encode", "-m", str(model), "--allow-special", "<|endoftext|>")
     assert allowed.stdout.split() == ["299"]
 
@@ -142,3 +144,17 @@ def test_bpe_bad_input_is_one_line_and_exit_1(tmp_path):
     run("bpe", "train", str(corpus), "--vocab-size", "257", "-o", str(tmp_path / "m"))
     bad_id = run("bpe", "decode", "-m", str(tmp_path / "m"), "999")
     assert bad_id.exit_code == 1 and "token id 999 is not in the vocabulary" in bad_id.stderr
+
+
+def test_bpe_train_checks_the_output_folders_before_training(tmp_path):
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("abc abc abc")
+    missing = tmp_path / "no" / "such"
+    result = run("bpe", "train", str(corpus), "--vocab-size", "257", "-o", str(missing / "m.bpe"))
+    assert result.exit_code == 1
+    assert result.stderr == f"Error: {missing} does not exist: create it first\n"  # not training
+    result = run("bpe", "train", str(corpus), "--vocab-size", "257", "-o", str(tmp_path / "m"),
+                 "--huggingface", str(missing / "tok.json"))
+    assert result.exit_code == 1
+    assert result.stderr == f"Error: {missing} does not exist: create it first\n"
+    assert not (tmp_path / "m").exists()

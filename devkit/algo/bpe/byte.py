@@ -8,7 +8,6 @@ learned ones, as in tiktoken's encodings.
 
 from __future__ import annotations
 
-import itertools
 import operator
 from collections import Counter
 from collections.abc import Collection, Iterable, Iterator
@@ -21,9 +20,11 @@ import regex
 from devkit.algo.bpe.core import (
     BPEError,
     BPETokenizer,
+    DisallowedSpecialToken,
+    InvalidTokenId,
     Pair,
+    apply_merges,
     learn_merges,
-    merge_pair,
 )
 from devkit.algo.bpe.export import byte_level_order, huggingface_json, tiktoken_ranks
 from devkit.filesafety import write_atomically
@@ -46,6 +47,11 @@ def _special_regex(tokens: frozenset[str]) -> regex.Pattern[str]:
     """One pattern matching any of `tokens`, longest first where they overlap."""
     ordered = sorted(tokens, key=lambda token: (-len(token), token))
     return regex.compile("|".join(regex.escape(token) for token in ordered))
+
+
+def _merged_id(pair: Pair, new_id: int) -> int:
+    """The id a merge creates: `ByteBPE` ranks its merges by that id."""
+    return new_id
 
 
 def _utf8(text: str) -> str:
@@ -196,9 +202,12 @@ class ByteBPE(BPETokenizer):
 
         Special tokens in `allowed_special` (or all, with `"all"`) become their ids. Text equal
         to a special token in `disallowed_special` (by default: every one not allowed) raises
-        `BPEError`, a `ValueError`, as tiktoken does; pass `disallowed_special=()` to encode it
-        as ordinary text. Naming a token that is not one of this model's special tokens raises
-        `BPEError`. Lone surrogates become U+FFFD, as in tiktoken.
+        `DisallowedSpecialToken` (a `BPEError`, so a `ValueError`, as tiktoken raises), whose
+        `.token` is that token; pass `disallowed_special=()` to encode it as ordinary text.
+        Naming a token in either argument that is not one of this model's special tokens raises
+        `BPEError`, whereas tiktoken ignores it: stricter on purpose, since a typo would
+        otherwise silently encode the token as text. Lone surrogates become U+FFFD, as in
+        tiktoken.
 
         Time: O(n) for the split, plus O(m·k) per distinct chunk of m bytes needing k merges;
         chunks are cached.
@@ -216,10 +225,11 @@ class ByteBPE(BPETokenizer):
         else:
             disallowed = self._known(disallowed_special, "disallowed")
         if disallowed and (found := _special_regex(disallowed).search(text)):
-            raise BPEError(
+            raise DisallowedSpecialToken(
                 f"encountered text corresponding to disallowed special token {found.group()!r}: "
                 f"pass it in allowed_special to encode it as a special token, or exclude it "
-                f"from disallowed_special (disallowed_special=() for all) to encode it as text"
+                f"from disallowed_special (disallowed_special=() for all) to encode it as text",
+                found.group(),
             )
         try:
             text.encode("utf-8")
@@ -278,24 +288,13 @@ class ByteBPE(BPETokenizer):
 
     def _encode_chunk(self, data: bytes) -> list[int]:
         """Apply the merges to one chunk: repeatedly the earliest-learned pair present."""
-        ids = list(data)
-        merge_ids = self._merge_ids
-        while len(ids) > 1:
-            best = None
-            best_id = 0
-            for pair in itertools.pairwise(ids):
-                new = merge_ids.get(pair)
-                if new is not None and (best is None or new < best_id):
-                    best, best_id = pair, new
-            if best is None:
-                break
-            ids = merge_pair(ids, best, best_id)
-        return ids
+        return apply_merges(data, self._merge_ids, _merged_id)
 
     def decode_bytes(self, ids: Iterable[int]) -> bytes:
         """The bytes of the tokens `ids`; O(len(ids) + output).
 
-        Raises `BPEError` (a `ValueError`) for an id that is not in the vocabulary.
+        Raises `InvalidTokenId` for an id that is not in the vocabulary: a `KeyError`, as in
+        tiktoken, and also a `ValueError` (a `BPEError`).
 
         >>> ByteBPE().decode_bytes([104, 105])
         b'hi'
@@ -308,7 +307,7 @@ class ByteBPE(BPETokenizer):
                     raise IndexError(token_id)
                 parts.append(tokens[token_id])
             except (IndexError, TypeError):
-                raise BPEError(
+                raise InvalidTokenId(
                     f"token id {token_id!r} is not in the vocabulary (ids are 0..{len(tokens) - 1})"
                 ) from None
         return b"".join(parts)

@@ -7,12 +7,11 @@ are counted over distinct words weighted by their frequency and never across wor
 
 from __future__ import annotations
 
-import itertools
 import operator
 from collections.abc import Iterable, Mapping
 from typing import Any, Self
 
-from devkit.algo.bpe.core import BPEError, BPETokenizer, learn_merges
+from devkit.algo.bpe.core import BPEError, BPETokenizer, apply_merges, learn_merges
 
 END_OF_WORD = "</w>"
 
@@ -39,6 +38,11 @@ def count_words(corpus: str | Mapping[str, int]) -> dict[str, int]:
         if not isinstance(count, int) or isinstance(count, bool) or count < 1:
             raise BPEError(f"corpus word {word!r} has count {count!r}; counts must be ints ≥ 1")
     return dict(corpus)
+
+
+def _joined(pair: tuple[str, str], rank: int) -> str:
+    """The symbol a merge creates: its two symbols joined."""
+    return pair[0] + pair[1]
 
 
 def word_symbols(word: str) -> list[str]:
@@ -179,26 +183,7 @@ class CharBPE(BPETokenizer):
         return tokens
 
     def _segment(self, symbols: list[str]) -> list[str]:
-        ranks = self._ranks
-        while len(symbols) > 1:
-            best = min(
-                itertools.pairwise(symbols),
-                key=lambda pair: ranks.get(pair, len(ranks)),
-            )
-            if best not in ranks:
-                break
-            a, b = best
-            out: list[str] = []
-            i = 0
-            while i < len(symbols):
-                if i + 1 < len(symbols) and symbols[i] == a and symbols[i + 1] == b:
-                    out.append(a + b)
-                    i += 2
-                else:
-                    out.append(symbols[i])
-                    i += 1
-            symbols = out
-        return symbols
+        return apply_merges(symbols, self._ranks, _joined)
 
     def detokenize(self, tokens: Iterable[str]) -> str:
         """Join `tokens` back into text, one space between words; O(total length).

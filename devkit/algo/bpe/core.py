@@ -24,7 +24,7 @@ import itertools
 import json
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Self, TypeVar
 
@@ -45,6 +45,28 @@ class BPEError(DevkitError, ValueError):
 
 class BPEFormatError(BPEError):
     """A saved model file is not one this version of devkit can read."""
+
+
+class InvalidTokenId(BPEError, KeyError):
+    """A token id to decode is not in the vocabulary.
+
+    Also a `KeyError`, as tiktoken's decoder raises, and still a `ValueError` like every
+    `BPEError`; `str()` is the plain message (a `KeyError` would quote it).
+
+    >>> str(InvalidTokenId("token id 999 is not in the vocabulary"))
+    'token id 999 is not in the vocabulary'
+    """
+
+    def __str__(self) -> str:
+        return Exception.__str__(self)
+
+
+class DisallowedSpecialToken(BPEError):
+    """Text to encode holds a special token that the caller did not allow; `.token` is it."""
+
+    def __init__(self, message: str, token: str) -> None:
+        super().__init__(message)
+        self.token = token
 
 
 def pair_counts(ids: Iterable[int], counts: dict[Pair, int] | None = None) -> dict[Pair, int]:
@@ -85,6 +107,36 @@ def merge_pair(ids: Sequence[T], pair: tuple[T, T], new: T) -> list[T]:
     return out
 
 
+def apply_merges(
+    symbols: Sequence[T],
+    ranks: Mapping[tuple[T, T], int],
+    merged: Callable[[tuple[T, T], int], T],
+) -> list[T]:
+    """Segment `symbols` with learned merges: while some adjacent pair has a rank, merge the
+    lowest-ranked one everywhere (left to right, without overlap) into `merged(pair, rank)`.
+
+    This is how every BPE encoder applies its merges (GPT-2's `bpe`, tiktoken, minbpe). Time:
+    O(n·k) for n symbols needing k merges.
+
+    >>> apply_merges([1, 2, 3, 1, 2], {(1, 2): 4, (4, 3): 5}, lambda pair, rank: rank)
+    [5, 4]
+    >>> apply_merges("lower", {("l", "o"): 0, ("lo", "w"): 1}, lambda pair, rank: "".join(pair))
+    ['low', 'e', 'r']
+    """
+    symbols = list(symbols)
+    while len(symbols) > 1:
+        best = None
+        best_rank = 0
+        for pair in itertools.pairwise(symbols):
+            rank = ranks.get(pair)
+            if rank is not None and (best is None or rank < best_rank):
+                best, best_rank = pair, rank
+        if best is None:
+            break
+        symbols = merge_pair(symbols, best, merged(best, best_rank))
+    return symbols
+
+
 def learn_merges(
     words: Sequence[Sequence[int]],
     counts: Sequence[int],
@@ -98,9 +150,9 @@ def learn_merges(
     merges the pair with the highest count, in every word, left to right; training stops early
     when no adjacent pair is left. Ties between pairs with the same count:
 
-    - `order` given (a permutation of `range(next_id)`): the pair `(a, b)` with the smallest
-      `(rank(a), rank(b))` wins, where `rank(s) = order[s]` for initial symbols and merged
-      symbols rank after all of them, in creation order;
+    - `order` given (a permutation of `range(next_id)`, else `BPEError`): the pair `(a, b)`
+      with the smallest `(rank(a), rank(b))` wins, where `rank(s) = order[s]` for initial
+      symbols and merged symbols rank after all of them, in creation order;
     - `order` None: the pair *seen first* wins, reading the word types in the order given and
       each one left to right in its current segmentation (the rule of the reference code in
       Sennrich et al. 2016, whose `max(pairs, key=pairs.get)` returns the first pair counted).
@@ -116,6 +168,11 @@ def learn_merges(
     """
     if len(words) != len(counts):
         raise ValueError(f"got {len(words)} words but {len(counts)} counts; give one per word")
+    if order is not None and (len(order) != next_id or set(order) != set(range(next_id))):
+        raise BPEError(
+            f"order must be a permutation of range({next_id}) (a rank for each initial "
+            f"symbol), not {list(order)[:10]!r}{'…' if len(order) > 10 else ''}"
+        )
     trainer = _Trainer(words, counts, next_id, order)
     return trainer.run(num_merges)
 
