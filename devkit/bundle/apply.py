@@ -83,7 +83,7 @@ def apply_store(store_path: Path, target_path: Path, dry_run: bool = False,
     target_path = Path(target_path)
     missing = not target_path.exists() or (target_path.is_dir() and not any(target_path.iterdir()))
     if missing:
-        plan = _plan(store, newest, None, target_path, force, created=True)
+        plan = plan_apply(store, newest, None, target_path, force, created=True)
         pack_offsets = _check_bundles(store, plan)  # before anything is created
         if dry_run:
             return plan
@@ -96,7 +96,7 @@ def apply_store(store_path: Path, target_path: Path, dry_run: bool = False,
     with exclusive_lock(repo.common_dir / LOCK_FILE, f"target {target_path}",
                         f"devkit bundle apply {store_path}"):
         if not missing:
-            plan = _plan(store, newest, repo, target_path, force, created=False)
+            plan = plan_apply(store, newest, repo, target_path, force, created=False)
             if plan.up_to_date:
                 return plan
             pack_offsets = _check_bundles(store, plan)
@@ -161,9 +161,10 @@ def _process_exists(pid: int) -> bool:
     return True
 
 
-def _plan(store: BundleStore, newest: Link, repo: Repository | None, target_path: Path,
-          force: bool, created: bool) -> ApplyPlan:
-    """Check that applying is safe and work out what it changes."""
+def plan_apply(store: BundleStore, newest: Link, repo: Repository | None, target_path: Path,
+               force: bool, created: bool) -> ApplyPlan:
+    """Check that applying is safe (`ApplyRefused` otherwise) and work out what it changes,
+    from the manifests and the target's refs alone (no bundle is read)."""
     final = newest.state
     if repo is None:
         current, warnings, base, links = RefState(), [], None, store.links()

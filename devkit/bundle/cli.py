@@ -272,6 +272,22 @@ def _plan_json(plan: ApplyPlan, dry_run: bool) -> dict:
     }
 
 
+def _plan_lines(plan: ApplyPlan, verb: str) -> list[str]:
+    """What `plan` does, a line per step ("would take in link(s) 2..3", ...)."""
+    lines = []
+    if plan.create_target:
+        lines.append(f"{verb}create bare repository {plan.target}")
+    if plan.links:
+        numbers = [link.sequence for link in plan.links]
+        span = f"{numbers[0]}" if len(numbers) == 1 else f"{numbers[0]}..{numbers[-1]}"
+        lines.append(f"{verb}take in link(s) {span}")
+    for update in plan.updates:
+        lines.append(f"{verb}{update.action} {update.name} {update.new or update.old}")
+    if plan.head_before != plan.head_after:
+        lines.append(f"{verb}set HEAD to {plan.head_after.describe()}")
+    return lines
+
+
 @bundle.command(name="apply")
 @click.argument("store", type=_path)
 @click.option("--repo", "target", type=_path, required=True,
@@ -300,17 +316,42 @@ def apply_command(store: Path, target: Path, dry_run: bool, force: bool, as_json
     if plan.up_to_date:
         click.echo(f"{target} is up to date (link {plan.sequence})")
         return
-    verb = "would " if dry_run else ""
-    if plan.create_target:
-        click.echo(f"{verb}create bare repository {target}")
-    if plan.links:
-        numbers = [link.sequence for link in plan.links]
-        span = f"{numbers[0]}" if len(numbers) == 1 else f"{numbers[0]}..{numbers[-1]}"
-        click.echo(f"{verb}take in link(s) {span}")
-    for update in plan.updates:
-        value = update.new or update.old
-        click.echo(f"{verb}{update.action} {update.name} {value}")
-    if plan.head_before != plan.head_after:
-        click.echo(f"{verb}set HEAD to {plan.head_after.describe()}")
+    for line in _plan_lines(plan, "would " if dry_run else ""):
+        click.echo(line)
     if not dry_run:
         click.echo(f"{target} is at link {plan.sequence}")
+
+
+@bundle.command(name="status")
+@click.argument("store", type=_path)
+@click.option("--repo", "target", type=_path, required=True,
+              help="The repository to compare with the store.")
+@_json_option
+def status_command(store: Path, target: Path, as_json: bool) -> None:
+    """How far the repository at --repo is behind STORE, and what `apply` would change.
+
+    Reads the manifests and the repository's refs only (no bundle, no lock) and changes
+    nothing; `apply --dry-run` also checks the bundles it would read.
+    """
+    from devkit.bundle.status import target_status
+
+    status = target_status(store, target)
+    if as_json:
+        click.echo(json.dumps({**_plan_json(status.plan, True), "exists": status.exists,
+                               "applied": status.applied, "newest": status.newest,
+                               "behind": status.behind, "refused": status.refused}, indent=2))
+        return
+    if not status.exists:
+        click.echo(f"{target} does not exist: apply would create it from links 1..{status.newest}")
+    elif status.up_to_date:
+        click.echo(f"{target} is up to date (link {status.newest})")
+        return
+    elif status.applied:
+        click.echo(f"{target} is at link {status.applied} of {status.newest}: "
+                   f"{status.behind} link(s) behind")
+    else:
+        click.echo(f"{target} has applied none of this store's links (it has {status.newest})")
+    if status.refused:
+        click.echo(f"apply would refuse: {status.refused}")
+    for line in _plan_lines(status.plan, "would " if not status.refused else "--force would "):
+        click.echo(line)

@@ -1,0 +1,62 @@
+"""`status`: how far a target repository is behind a store, without changing anything.
+
+It reads the store's manifests and the target's refs and record, as `apply --dry-run` does, but
+neither reads a bundle nor takes the target's lock; so it is quick on any store, and what it says
+can be stale by the time an `apply` runs.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from devkit.bundle.apply import ApplyPlan, ApplyRefused, plan_apply
+from devkit.bundle.gitrepo import open_repository
+from devkit.bundle.store import BundleStore, StoreError
+
+
+@dataclass(frozen=True)
+class TargetStatus:
+    """Where `target` stands against the store's newest link.
+
+    `applied` is the last link of this store the target applied (0: none, or another store's);
+    `plan` is what `apply` would do (with `--force` when `refused` says why a plain apply
+    would refuse).
+    """
+
+    target: Path
+    exists: bool
+    applied: int
+    newest: int
+    plan: ApplyPlan
+    refused: str | None
+
+    @property
+    def behind(self) -> int:
+        """Links the target lacks."""
+        return self.newest - self.applied
+
+    @property
+    def up_to_date(self) -> bool:
+        return self.refused is None and self.plan.up_to_date
+
+
+def target_status(store_path: Path, target_path: Path) -> TargetStatus:
+    """The status of `target_path` against the store at `store_path`; changes nothing."""
+    store = BundleStore(store_path)
+    count = store.count()
+    if not count:
+        raise StoreError(f"{store_path} holds no links; there is nothing to be behind")
+    newest = store.link(count)
+    target_path = Path(target_path)
+    exists = target_path.exists() and (not target_path.is_dir() or any(target_path.iterdir()))
+    if not exists:
+        plan = plan_apply(store, newest, None, target_path, force=False, created=True)
+        return TargetStatus(target_path, False, 0, newest.sequence, plan, None)
+    repo = open_repository(target_path)
+    refused = None
+    try:
+        plan = plan_apply(store, newest, repo, target_path, force=False, created=False)
+    except ApplyRefused as error:
+        refused = str(error)
+        plan = plan_apply(store, newest, repo, target_path, force=True, created=False)
+    applied = plan.base.sequence if plan.base is not None else 0
+    return TargetStatus(target_path, True, applied, newest.sequence, plan, refused)

@@ -1,0 +1,93 @@
+"""`devkit bundle status`: how far a target is behind a store, changing nothing."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+import pytest
+from click.testing import CliRunner
+
+from devkit.cli import cli
+from tests.bundle.gitrepos import SourceRepo, git, ref_listing
+
+
+def invoke(*args: str, exit_code: int = 0):
+    result = CliRunner().invoke(cli, ["bundle", *args])
+    assert result.exit_code == exit_code, result.output
+    return result
+
+
+def snapshot(repo) -> tuple[str, str, list[str]]:
+    """What must not change: the refs, the config (the applied record) and the files."""
+    config = (repo / "config").read_text()
+    return ref_listing(repo), config, sorted(p.name for p in repo.iterdir())
+
+
+@pytest.fixture
+def chain(tmp_path):
+    """A store of two links and a mirror that applied the first: its paths and the commits."""
+    src = SourceRepo(tmp_path / "src")
+    first = src.commit("one")
+    store, mirror = tmp_path / "store", tmp_path / "mirror.git"
+    invoke("create", "--repo", str(src.path), str(store))
+    invoke("apply", str(store), "--repo", str(mirror))
+    second = src.commit("two")
+    src.git("branch", "feature")
+    invoke("update", "--repo", str(src.path), str(store))
+    return SimpleNamespace(store=store, mirror=mirror, first=first, second=second)
+
+
+def test_status_of_a_target_behind_says_what_apply_would_do_and_changes_nothing(chain):
+    store, mirror, second = chain.store, chain.mirror, chain.second
+    before = snapshot(mirror)
+    result = invoke("status", str(store), "--repo", str(mirror))
+    assert result.output.splitlines() == [
+        f"{mirror} is at link 1 of 2: 1 link(s) behind",
+        "would take in link(s) 2",
+        f"would create refs/heads/feature {second}",
+        f"would update refs/heads/main {second}",
+    ]
+    assert snapshot(mirror) == before  # the refs, the config and the files are as they were
+
+    data = json.loads(invoke("status", str(store), "--repo", str(mirror), "--json").output)
+    assert (data["applied"], data["newest"], data["behind"], data["refused"]) == (1, 2, 1, None)
+    assert {u["ref"]: u["action"] for u in data["updates"]} == {
+        "refs/heads/feature": "create", "refs/heads/main": "update"}
+
+    invoke("apply", str(store), "--repo", str(mirror))
+    assert invoke("status", str(store), "--repo", str(mirror)).output == (
+        f"{mirror} is up to date (link 2)\n")
+
+
+def test_status_reads_no_bundle(chain):
+    """Only manifests and refs: a missing bundle file does not matter (apply would need it)."""
+    store, mirror = chain.store, chain.mirror
+    (store / "link-0002.bundle").unlink()
+    assert "1 link(s) behind" in invoke("status", str(store), "--repo", str(mirror)).output
+    invoke("apply", str(store), "--repo", str(mirror), "--dry-run", exit_code=1)
+
+
+def test_status_of_a_missing_target_and_of_local_changes(chain, tmp_path):
+    store, mirror, first = chain.store, chain.mirror, chain.first
+    fresh = tmp_path / "fresh.git"
+    lines = invoke("status", str(store), "--repo", str(fresh)).output.splitlines()
+    assert lines[0] == f"{fresh} does not exist: apply would create it from links 1..2"
+    assert lines[1] == f"would create bare repository {fresh}"
+    assert not fresh.exists()
+
+    git(mirror, "branch", "mine", first)  # a ref the store does not know
+    before = snapshot(mirror)
+    lines = invoke("status", str(store), "--repo", str(mirror)).output.splitlines()
+    assert lines[1].startswith("apply would refuse: refs of")
+    assert "refs/heads/mine" in lines[1]
+    assert f"--force would delete refs/heads/mine {first}" in lines
+    assert snapshot(mirror) == before
+
+
+def test_status_of_an_empty_store_is_one_line(tmp_path):
+    (tmp_path / "store").mkdir()
+    result = invoke("status", str(tmp_path / "store"), "--repo", str(tmp_path / "t"),
+                    exit_code=1)
+    assert result.output.startswith("Error: ")
+    assert len(result.output.splitlines()) == 1
