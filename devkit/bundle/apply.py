@@ -76,12 +76,9 @@ def apply_store(store_path: Path, target_path: Path, dry_run: bool = False,
                 force: bool = False, progress: bool = False) -> ApplyPlan:
     """Make `target_path` (created bare if missing) equal to the store's newest ref state."""
     store = BundleStore(store_path)
-    count = store.count()
-    if not count:
-        raise StoreError(f"{store_path} holds no links; nothing to apply")
-    newest = store.link(count)
+    newest = newest_link(store, "nothing to apply")
     target_path = Path(target_path)
-    missing = not target_path.exists() or (target_path.is_dir() and not any(target_path.iterdir()))
+    missing = target_missing(target_path)
     if missing:
         plan = plan_apply(store, newest, None, target_path, force, created=True)
         pack_offsets = _check_bundles(store, plan)  # before anything is created
@@ -115,6 +112,19 @@ def apply_store(store_path: Path, target_path: Path, dry_run: bool = False,
         except GitFailed:
             pass  # the apply itself is complete; maintenance will run another time
         return plan
+
+
+def newest_link(store: BundleStore, nothing: str) -> Link:
+    """The store's newest link; `StoreError` ending in `nothing` for a store without links."""
+    count = store.count()
+    if not count:
+        raise StoreError(f"{store.path} holds no links; {nothing}")
+    return store.link(count)
+
+
+def target_missing(path: Path) -> bool:
+    """Whether there is no target yet: no such path, or an empty folder (apply creates it)."""
+    return not path.exists() or (path.is_dir() and not any(path.iterdir()))
 
 
 def _check_bundles(store: BundleStore, plan: ApplyPlan) -> dict[int, int]:

@@ -8,9 +8,15 @@ can be stale by the time an `apply` runs.
 from dataclasses import dataclass
 from pathlib import Path
 
-from devkit.bundle.apply import ApplyPlan, ApplyRefused, plan_apply
+from devkit.bundle.apply import (
+    ApplyPlan,
+    ApplyRefused,
+    newest_link,
+    plan_apply,
+    target_missing,
+)
 from devkit.bundle.gitrepo import open_repository
-from devkit.bundle.store import BundleStore, StoreError
+from devkit.bundle.store import BundleStore
 
 
 @dataclass(frozen=True)
@@ -42,13 +48,9 @@ class TargetStatus:
 def target_status(store_path: Path, target_path: Path) -> TargetStatus:
     """The status of `target_path` against the store at `store_path`; changes nothing."""
     store = BundleStore(store_path)
-    count = store.count()
-    if not count:
-        raise StoreError(f"{store_path} holds no links; there is nothing to be behind")
-    newest = store.link(count)
+    newest = newest_link(store, "there is nothing to be behind")
     target_path = Path(target_path)
-    exists = target_path.exists() and (not target_path.is_dir() or any(target_path.iterdir()))
-    if not exists:
+    if target_missing(target_path):
         plan = plan_apply(store, newest, None, target_path, force=False, created=True)
         return TargetStatus(target_path, False, 0, newest.sequence, plan, None)
     repo = open_repository(target_path)
