@@ -7,6 +7,7 @@ run a command with N = 1, 2, 3, ... until it completes, so every point is tried.
 
 import fcntl
 import os
+import shutil
 import signal
 import socket
 import time
@@ -70,7 +71,10 @@ def write_atomically(path: Path, write: Callable[[BinaryIO], T]) -> T:
 def remove_stale_temporaries(folder: Path) -> None:
     """Remove what interrupted writes left behind (call with the folder's lock held)."""
     for leftover in folder.glob(f"{TEMP_PREFIX}*"):
-        leftover.unlink(missing_ok=True)
+        if leftover.is_dir() and not leftover.is_symlink():
+            shutil.rmtree(leftover, ignore_errors=True)  # a scratch folder
+        else:
+            leftover.unlink(missing_ok=True)
 
 
 @contextmanager

@@ -31,7 +31,13 @@ from devkit.bundle.gitrepo import (
 )
 from devkit.bundle.refstate import Head, RefState, existing_objects, read_ref_state
 from devkit.bundle.store import BundleStore, Link, StoreError
-from devkit.bundle.target import LOCK_FILE, applied_sequence, read_record, write_record
+from devkit.bundle.target import (
+    LOCK_FILE,
+    applied_sequence,
+    read_record,
+    refs_digest,
+    write_record,
+)
 from devkit.bundle.verify import check_link_file
 from devkit.errors import DevkitError
 from devkit.filesafety import crash_point, exclusive_lock, fsync_directory
@@ -58,7 +64,8 @@ class ApplyPlan:
 
     target: Path
     create_target: bool
-    base: Link | None  # the link the target was at (None: none of this store's)
+    applied: int  # the last link of this store the target applied (0: none)
+    base: Link | None  # that link, when it is still in the chain (not compacted away)
     links: list[Link]  # the links whose objects it takes in
     updates: list[RefUpdate]
     head_before: Head
@@ -100,13 +107,13 @@ def apply_store(store_path: Path, target_path: Path, dry_run: bool = False,
             if dry_run:
                 return plan
         for link in plan.links:
-            _take_objects(store, link, pack_offsets[link.sequence], repo, progress)
+            take_objects(store, link, pack_offsets[link.sequence], repo, progress)
         _check_connected(repo, plan)
         _update_refs(repo, plan.updates)
         if plan.head_before != plan.head_after:
             _set_head(repo, plan.head_after)
         crash_point("before recording the sequence applied")
-        write_record(repo, newest.identity, plan.sequence)
+        write_record(repo, newest.identity, plan.sequence, newest.state.refs)
         try:  # as `git fetch` does: consolidate packs when enough have piled up (gc.auto)
             repo.git("maintenance", "run", "--auto", "--quiet")
         except GitFailed:
@@ -116,10 +123,10 @@ def apply_store(store_path: Path, target_path: Path, dry_run: bool = False,
 
 def newest_link(store: BundleStore, nothing: str) -> Link:
     """The store's newest link; `StoreError` ending in `nothing` for a store without links."""
-    count = store.count()
-    if not count:
+    newest = store.newest_sequence()
+    if not newest:
         raise StoreError(f"{store.path} holds no links; {nothing}")
-    return store.link(count)
+    return store.link(newest)
 
 
 def target_missing(path: Path) -> bool:
@@ -177,7 +184,7 @@ def plan_apply(store: BundleStore, newest: Link, repo: Repository | None, target
     from the manifests and the target's refs alone (no bundle is read)."""
     final = newest.state
     if repo is None:
-        current, warnings, base, links = RefState(), [], None, store.links()
+        current, warnings, applied, base, links = RefState(), [], 0, None, store.links()
     else:
         record = read_record(repo)
         if record.identity and record.identity != newest.identity and not force:
@@ -189,28 +196,37 @@ def plan_apply(store: BundleStore, newest: Link, repo: Repository | None, target
                                f"{store.path} only has {newest.sequence}: is this an older copy "
                                f"of the store?")
         applied = applied_sequence(record, newest)
-        links = store.links(start=max(applied, 1))
-        base, links = (links[0], links[1:]) if applied else (None, links)
+        if applied >= store.sequences()[0]:
+            base, *links = store.links(start=applied)
+        else:  # none applied, or the link applied last was compacted away: start at the base
+            base, links = None, store.links()
+        compacted_past = base is None and applied > 0
         current = read_ref_state(repo, include_remotes=True, include_stash=True)
         warnings = []
         # A ref is unchanged locally when it holds its value of the link applied last, or of
-        # any later link (a run that was cut short may have set it so).
+        # any later link (a run that was cut short may have set it so); when that link was
+        # compacted away, the digest of the refs the last apply left tells.
         states = [base.state if base else RefState()] + [link.state for link in links]
         names = current.refs.keys() | {name for state in states for name in state.refs}
         changed = sorted(name for name in names if current.refs.get(name) not in
                          {state.refs.get(name) for state in states})
+        if compacted_past and record.refs_sha256 == refs_digest(current.refs):
+            changed = []
         if changed and not force:
             shown = ", ".join(changed[:3]) + (f" and {len(changed) - 3} more" if
                                               len(changed) > 3 else "")
-            raise ApplyRefused(f"refs of {target_path} changed since the last apply ({shown}); "
-                               f"--force replaces them with the store's state")
+            why = (f"; the store was compacted past link {applied}, the last applied here, so "
+                   f"its refs cannot be checked" if compacted_past else "")
+            raise ApplyRefused(f"refs of {target_path} changed since the last apply ({shown}"
+                               f"{why}); --force replaces them with the store's state")
         if changed:
             warnings.append(f"replacing {len(changed)} locally changed ref(s)")
         _refuse_moving_checkout(repo, current, final)
     updates = [RefUpdate(name, current.refs.get(name), final.refs.get(name))
                for name in sorted(current.refs.keys() | final.refs.keys())
                if current.refs.get(name) != final.refs.get(name)]
-    return ApplyPlan(target=target_path, create_target=created, base=base, links=links,
+    return ApplyPlan(target=target_path, create_target=created, applied=applied, base=base,
+                     links=links,
                      updates=updates, head_before=current.head, head_after=final.head,
                      sequence=newest.sequence, warnings=warnings)
 
@@ -232,7 +248,7 @@ def _refuse_moving_checkout(repo: Repository, current: RefState, final: RefState
                                f"branch there (or remove the worktree) before applying")
 
 
-def _take_objects(store: BundleStore, link: Link, pack_offset: int, repo: Repository,
+def take_objects(store: BundleStore, link: Link, pack_offset: int, repo: Repository,
                   progress: bool) -> None:
     """Index one link's pack into `repo` (its prerequisites must be there already)."""
     path = store.bundle_path(link)

@@ -140,6 +140,55 @@ def update(source: Path, store: Path, include_remotes: bool | None,
     _report_snapshot(result, source, as_json, quiet)
 
 
+def _span(sequences: range) -> str:
+    """'link 4' or 'links 4..8'."""
+    if len(sequences) == 1:
+        return f"link {sequences[0]}"
+    return f"links {sequences[0]}..{sequences[-1]}"
+
+
+@bundle.command()
+@click.argument("store", type=_path)
+@click.option("--keep", type=click.IntRange(min=1), default=5, show_default=True,
+              help="The most links the chain may have afterwards (git's bundle server keeps 5).")
+@_json_option
+@_quiet_option
+def compact(store: Path, keep: int, as_json: bool, quiet: bool) -> None:
+    """Fold the oldest links of STORE into a new self-contained base link.
+
+    Afterwards the chain has at most --keep links: a new base that holds the state of link
+    newest-keep+1 without prerequisites, then the newer links unchanged. Sequence numbers stay,
+    so a target that applied any link can still apply the newer ones, and a new target needs
+    only the base and what follows. The old files are removed only after the new base is
+    verified; a compaction that is interrupted leaves a valid store and is finished by running
+    it again.
+    """
+    from devkit.bundle.compact import compact_store
+
+    result = compact_store(store, keep, _show_progress(quiet, as_json))
+    base = result.base
+    if as_json:
+        click.echo(json.dumps({
+            "store": str(result.store.path),
+            "before": list(result.before), "after": list(result.after),
+            "base": _link_json(result.store, base) if base else None,
+            "removed": result.removed, "freed": result.freed,
+        }, indent=2))
+        return
+    if quiet:
+        return
+    if base is None:
+        click.echo(f"{store} has {len(result.before)} link(s), no more than {keep}: "
+                   f"nothing to fold")
+    else:
+        click.echo(f"{_span(range(result.before[0], base.sequence + 1))} folded into base link "
+                   f"{base.sequence}: {result.store.bundle_path(base)} ({_size(base.size)}, "
+                   f"{base.object_count} objects)")
+        click.echo(f"the chain is now {_span(result.after)}")
+    if result.removed:
+        click.echo(f"removed {len(result.removed)} superseded file(s), {_size(result.freed)}")
+
+
 class _ByteProgress:
     """A one-line progress display on stderr, refreshed at most ten times a second."""
 
@@ -195,6 +244,52 @@ def verify(path: Path, target: Path | None, as_json: bool, quiet: bool) -> None:
         sys.exit(1)
 
 
+@bundle.command()
+@click.argument("store", type=_path)
+@click.option("--base-url", required=True, metavar="URL",
+              help="The http://, https:// or file:// URL the output folder is served at.")
+@click.option("--out", "out", type=_path, metavar="DIR",
+              help="Write the list and a copy of the chain (hard links where possible) into "
+                   "DIR, to upload alone, instead of the list into STORE.")
+@_json_option
+@_quiet_option
+def publish(store: Path, base_url: str, out: Path | None, as_json: bool, quiet: bool) -> None:
+    """Write a bundle list so that git clones and fetches from STORE on a static host.
+
+    The list, `bundle-list` in STORE (or DIR), is in git's bundle-URI format: one entry per
+    link with its URL and its sequence number as creation token. Serve the folder at URL with
+    any static file server or CDN; git downloads the bundles there and asks the origin only for
+    what is newer. The store is verified first; nothing is written if any link is missing or
+    corrupt. Run it again after each update.
+
+    \b
+      devkit bundle publish /srv/www/project --base-url https://example.org/project
+      git clone --bundle-uri=https://example.org/project/bundle-list https://origin/project.git
+    """
+    from devkit.bundle.publish import publish_store
+
+    result = publish_store(store, base_url, out)
+    links = result.links
+    if as_json:
+        click.echo(json.dumps({
+            "folder": str(result.folder), "list": str(result.list_path),
+            "list_url": result.list_url, "written": result.list_written,
+            "links": [{"sequence": link.sequence, "file": link.bundle_file} for link in links],
+            "copied": result.copied, "removed": result.removed,
+        }, indent=2))
+        return
+    if quiet:
+        return
+    span = _span(range(links[0].sequence, links[-1].sequence + 1))
+    if out is not None and result.folder != BundleStore(store).path:
+        click.echo(f"{result.folder}: {len(result.copied)} file(s) copied or linked, "
+                   f"{len(result.removed)} superseded file(s) removed")
+    state = "written" if result.list_written else "up to date"
+    click.echo(f"{result.list_path} {state}: {span}")
+    click.echo(f"serve {result.folder} at {result.list_url.removesuffix('bundle-list')}, "
+               f"then clone with:")
+    click.echo(f"  git clone --bundle-uri={result.list_url} <origin URL>")
+
 def _link_json(store: BundleStore, link: Link, changes: RefChanges | None = None) -> dict:
     document = {
         "sequence": link.sequence,
@@ -205,6 +300,7 @@ def _link_json(store: BundleStore, link: Link, changes: RefChanges | None = None
         "created": link.created,
         "refs": len(link.state.refs),
         "head": link.state.head.describe(),
+        "base": link.compacted,
     }
     if changes is not None:
         document["changes"] = _changes_json(changes)

@@ -10,6 +10,7 @@ import hashlib
 import re
 import subprocess
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -60,7 +61,9 @@ class SnapshotResult:
 
 
 @dataclass(frozen=True)
-class _PackWritten:
+class PackWritten:
+    """What a bundle file written holds, as its manifest records it."""
+
     size: int
     sha256: str
     object_count: int
@@ -79,12 +82,12 @@ def create_store(source: Path, store_path: Path, selection: Selection | None = N
         state = read_ref_state(repo, selection.remotes, selection.stash)
         if not state.refs:
             raise SourceError(f"{source} has no refs to bundle (make a commit first)")
-        count = store.count()
-        if count:
-            if count == 1 and _same_state(store.link(1).state, state):
+        sequences = store.sequences()
+        if sequences:
+            if list(sequences) == [1] and _same_state(store.link(1).state, state):
                 return SnapshotResult(store, None, compare(state, state), _warnings(repo))
-            raise StoreError(f"{store_path} already holds a bundle store ({count} links); "
-                             f"use `devkit bundle update` to add to it")
+            raise StoreError(f"{store_path} already holds a bundle store ({len(sequences)} "
+                             f"links); use `devkit bundle update` to add to it")
         _check_folder_for_create(store)
         remove_stale_temporaries(store.path)
         changes = compare(RefState(), state)
@@ -120,10 +123,10 @@ def update_store(source: Path, store_path: Path, selection: Selection | None = N
     if not store.exists():
         raise StoreError(f"{store_path} does not exist; start a store with `devkit bundle create`")
     with store.locked(f"devkit bundle update --repo {source}"):
-        count = store.count()
-        if not count:
+        newest = store.newest_sequence()
+        if not newest:
             raise StoreError(f"{store_path} holds no links; start it with `devkit bundle create`")
-        previous = store.link(count)
+        previous = store.link(newest)
         selection = selection or previous.selection
         if repo.object_format != previous.object_format:
             raise SourceError(f"{source} uses {repo.object_format} object ids but the store "
@@ -192,18 +195,10 @@ def _write_link(repo: Repository, store: BundleStore, previous: Link | None, sta
                     f"repository this store was made from, or its whole history was rewritten "
                     f"(then --force writes a self-contained link)")
             roots = root_commits(repo, state)
-    header_refs = [(oid, name) for name, oid in sorted(state.refs.items())
-                   if name in changes.added or name in changes.moved]
-    head_oid = state.head_oid()
-    if head_oid:
-        header_refs.insert(0, (head_oid, "HEAD"))
-    wanted = set(state.refs.values()) | ({head_oid} if head_oid else set())
-    object_format = repo.object_format
-    header = header_bytes(prerequisites, header_refs, object_format)
-
+    header_names = changes.added.keys() | changes.moved.keys()
     bundle_path = store.path / bundle_name(sequence)
-    written = write_atomically(bundle_path, lambda stream: _write_bundle(
-        repo, stream, header, sorted(wanted - known), sorted(known), object_format, progress))
+    written = write_state_bundle(repo, bundle_path, state, header_names, prerequisites, known,
+                                 progress)
     link = Link(
         identity=identity,
         sequence=sequence,
@@ -213,7 +208,7 @@ def _write_link(repo: Repository, store: BundleStore, previous: Link | None, sta
         sha256=written.sha256,
         pack_checksum=written.pack_checksum,
         object_count=written.object_count,
-        object_format=object_format,
+        object_format=repo.object_format,
         prerequisites=prerequisites,
         state=state,
         selection=selection,
@@ -225,6 +220,24 @@ def _write_link(repo: Repository, store: BundleStore, previous: Link | None, sta
     return link
 
 
+def write_state_bundle(repo: Repository, path: Path, state: RefState, header_names: Iterable[str],
+                       prerequisites: list[str], known: set[str], progress: bool) -> PackWritten:
+    """Write (atomically) a bundle of `state` for a repository that has the objects `known`.
+
+    Its header names HEAD and the refs in `header_names`; its pack holds every object the
+    state reaches that `known` does not, as a thin pack against `known`.
+    """
+    header_refs = [(oid, name) for name, oid in sorted(state.refs.items())
+                   if name in header_names]
+    head_oid = state.head_oid()
+    if head_oid:
+        header_refs.insert(0, (head_oid, "HEAD"))
+    wanted = set(state.refs.values()) | ({head_oid} if head_oid else set())
+    header = header_bytes(prerequisites, header_refs, repo.object_format)
+    return write_atomically(path, lambda stream: _write_bundle(
+        repo, stream, header, sorted(wanted - known), sorted(known), repo.object_format, progress))
+
+
 def root_commits(repo: Repository, state: RefState) -> list[str]:
     """The commits without parents in the history of `state`."""
     tips = "".join(f"{oid}\n" for oid in sorted(state.commit_tips()))
@@ -233,7 +246,7 @@ def root_commits(repo: Repository, state: RefState) -> list[str]:
 
 
 def _write_bundle(repo: Repository, stream: BinaryIO, header: bytes, include: list[str],
-                  exclude: list[str], object_format: str, progress: bool) -> _PackWritten:
+                  exclude: list[str], object_format: str, progress: bool) -> PackWritten:
     """Write `header` and a pack of what `include` reaches and `exclude` does not to `stream`."""
     file_hash = hashlib.sha256(header)
     stream.write(header)
@@ -260,6 +273,6 @@ def _write_bundle(repo: Repository, stream: BinaryIO, header: bytes, include: li
             crash_point("while writing pack")
     if len(pack_start) < PACK_HEADER_LENGTH or not pack_start.startswith(b"PACK"):
         raise DevkitError(f"git pack-objects in {repo.path} wrote no pack")
-    return _PackWritten(size=size, sha256=file_hash.hexdigest(),
+    return PackWritten(size=size, sha256=file_hash.hexdigest(),
                         object_count=int.from_bytes(pack_start[8:12], "big"),
                         pack_checksum=tail.hex())

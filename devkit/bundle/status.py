@@ -60,5 +60,4 @@ def target_status(store_path: Path, target_path: Path) -> TargetStatus:
     except ApplyRefused as error:
         refused = str(error)
         plan = plan_apply(store, newest, repo, target_path, force=True, created=False)
-    applied = plan.base.sequence if plan.base is not None else 0
-    return TargetStatus(target_path, True, applied, newest.sequence, plan, refused)
+    return TargetStatus(target_path, True, plan.applied, newest.sequence, plan, refused)

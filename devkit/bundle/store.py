@@ -22,7 +22,7 @@ from devkit.filesafety import exclusive_lock, write_atomically
 FORMAT_NAME = "devkit-bundle-store"
 FORMAT_VERSION = 1
 LOCK_FILE = ".lock"
-_MANIFEST_NAME = re.compile(r"link-(\d{4,})\.json")
+_MANIFEST_NAME = re.compile(r"link-(\d{4,})(-base)?\.json")
 _BUNDLE_FILE_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*\.bundle")
 
 
@@ -56,19 +56,32 @@ class Link:
     selection: Selection
     previous_manifest_sha256: str | None
     roots: list[str]  # the root commits of the history link 1 carried: the repository's mark
+    # A base written by `compact` stands in for the link's original manifest, whose hash the
+    # next link names as its previous one.
+    replaces_manifest_sha256: str | None = None
     manifest_sha256: str = ""  # the SHA-256 of the manifest file itself, filled in on load
 
     @property
+    def compacted(self) -> bool:
+        """Whether this link is a self-contained base that `compact` wrote."""
+        return self.replaces_manifest_sha256 is not None
+
+    @property
     def manifest_file(self) -> str:
-        return manifest_name(self.sequence)
+        return manifest_name(self.sequence, self.compacted)
+
+    def follows(self, previous: "Link") -> bool:
+        """Whether this link's recorded previous manifest is `previous` (or the one it replaced)."""
+        return self.previous_manifest_sha256 in (previous.manifest_sha256,
+                                                 previous.replaces_manifest_sha256)
 
 
-def manifest_name(sequence: int) -> str:
-    return f"link-{sequence:04d}.json"
+def manifest_name(sequence: int, base: bool = False) -> str:
+    return f"link-{sequence:04d}{'-base' if base else ''}.json"
 
 
-def bundle_name(sequence: int) -> str:
-    return f"link-{sequence:04d}.bundle"
+def bundle_name(sequence: int, base: bool = False) -> str:
+    return f"link-{sequence:04d}{'-base' if base else ''}.bundle"
 
 
 def manifest_bytes(link: Link) -> bytes:
@@ -90,6 +103,7 @@ def manifest_bytes(link: Link) -> bytes:
         },
         "prerequisites": link.prerequisites,
         "roots": link.roots,
+        **({"replaces_manifest_sha256": link.replaces_manifest_sha256} if link.compacted else {}),
         "selection": {"remotes": link.selection.remotes, "stash": link.selection.stash},
         "head": ({"symref": link.state.head.symref} if link.state.head.symref
                  else {"detached": link.state.head.detached}),
@@ -161,10 +175,18 @@ def parse_manifest(data: bytes, where: str) -> Link:
                                 stash=bool(document["selection"]["stash"])),
             previous_manifest_sha256=None if previous is None else str(previous),
             roots=[object_id(value) for value in document["roots"]],
+            replaces_manifest_sha256=_optional_sha256(document.get("replaces_manifest_sha256"),
+                                                      bad),
             manifest_sha256=hashlib.sha256(data).hexdigest(),
         )
     except (KeyError, TypeError, AttributeError, ValueError) as error:
         raise bad(f"manifest is missing or has a malformed field ({error})") from None
+
+
+def _optional_sha256(value: object, bad) -> str | None:
+    if value is not None and not (isinstance(value, str) and re.fullmatch("[0-9a-f]{64}", value)):
+        raise bad(f"invalid SHA-256 {value!r}")
+    return value
 
 
 def why_not_following(previous: Link, link: Link) -> str | None:
@@ -172,7 +194,7 @@ def why_not_following(previous: Link, link: Link) -> str | None:
     if link.identity != previous.identity:
         return (f"belongs to another repository (identity {link.identity}, link "
                 f"{previous.sequence} has {previous.identity})")
-    if link.previous_manifest_sha256 != previous.manifest_sha256:
+    if not link.follows(previous):
         return (f"does not follow link {previous.sequence}: the recorded hash of its manifest "
                 f"differs (altered or replaced)")
     missing = set(link.prerequisites) - previous.state.commit_tips()
@@ -180,6 +202,17 @@ def why_not_following(previous: Link, link: Link) -> str | None:
         return (f"prerequisite {min(missing)} is not a commit of link {previous.sequence}'s "
                 f"ref state")
     return None
+
+
+def _spans(sequences: list[int]) -> str:
+    """'1..3, 5' for [1, 2, 3, 5]."""
+    spans: list[list[int]] = []
+    for sequence in sequences:
+        if spans and spans[-1][1] == sequence - 1:
+            spans[-1][1] = sequence
+        else:
+            spans.append([sequence, sequence])
+    return ", ".join(f"{a}" if a == b else f"{a}..{b}" for a, b in spans)
 
 
 class BundleStore:
@@ -193,30 +226,63 @@ class BundleStore:
         return self.path.is_dir()
 
     def manifest_paths(self) -> dict[int, Path]:
-        """The manifests present, by sequence number."""
-        found = {}
+        """The chain's manifests by sequence number, from its base to the newest.
+
+        The base is link 1, or the newest `link-NNNN-base.json` that `compact` wrote: the
+        manifests older than that base are superseded (leftovers of an interrupted compaction,
+        which the next `compact` removes) and not part of the chain. Gaps are left for the
+        caller to find (`sequences()` raises on them, `verify` reports them).
+        """
+        plain: dict[int, Path] = {}
+        bases: dict[int, Path] = {}
         for entry in self.path.iterdir():
             match = _MANIFEST_NAME.fullmatch(entry.name)
-            if match and entry.name == manifest_name(int(match.group(1))):
-                found[int(match.group(1))] = entry
-        return dict(sorted(found.items()))
+            if match:
+                sequence, base = int(match.group(1)), bool(match.group(2))
+                if entry.name == manifest_name(sequence, base):
+                    (bases if base else plain)[sequence] = entry
+        if not bases:
+            return dict(sorted(plain.items()))
+        first = max(bases)
+        return {first: bases[first]} | {sequence: path for sequence, path in
+                                        sorted(plain.items()) if sequence > first}
 
-    def count(self) -> int:
-        """How many links the store has (0 for none); raises StoreError for a gap in the chain."""
+    def sequences(self, paths: dict[int, Path] | None = None) -> range:
+        """The chain's sequence numbers (empty for a store without links); StoreError for a gap
+        in the chain or a chain that does not start at a base."""
         if not self.exists():
             raise StoreError(f"{self.path} is not a bundle store (no such folder)")
-        sequences = list(self.manifest_paths())
-        if sequences != list(range(1, len(sequences) + 1)):
-            missing = min(set(range(1, sequences[-1] + 1)) - set(sequences))
+        paths = self.manifest_paths() if paths is None else paths
+        if not paths:
+            return range(1, 1)
+        first = min(paths) if self._is_base_path(paths[min(paths)]) else 1
+        expected = range(first, max(paths) + 1)
+        if list(paths) != list(expected):
+            missing = min(set(expected) - set(paths))
             raise StoreError(f"{self.path}: link {missing} is missing "
-                             f"(have {', '.join(map(str, sequences))})")
-        return len(sequences)
+                             f"(have {_spans(list(paths))})")
+        return expected
+
+    @staticmethod
+    def _is_base_path(path: Path) -> bool:
+        return path.name.endswith("-base.json")
+
+    def newest_sequence(self) -> int:
+        """The newest link's sequence number (0 for a store without links)."""
+        sequences = self.sequences()
+        return sequences[-1] if sequences else 0
 
     def link(self, sequence: int) -> Link:
-        """Read and check the manifest of one link (once: a written manifest never changes)."""
+        """Read and check the manifest of one link of the chain (once: a written manifest never
+        changes)."""
         if sequence in self._read:
             return self._read[sequence]
-        path = self.path / manifest_name(sequence)
+        return self._read_link(sequence, self.manifest_paths().get(
+            sequence, self.path / manifest_name(sequence)))
+
+    def _read_link(self, sequence: int, path: Path) -> Link:
+        if sequence in self._read:
+            return self._read[sequence]
         try:
             data = path.read_bytes()
         except OSError as error:
@@ -224,16 +290,26 @@ class BundleStore:
         link = parse_manifest(data, str(path))
         if link.sequence != sequence:
             raise StoreError(f"{path}: manifest says it is link {link.sequence}")
+        if link.manifest_file != path.name:
+            raise StoreError(f"{path}: a manifest named so must "
+                             f"{'' if link.compacted else 'not '}be a compacted base")
         self._read[sequence] = link
         return link
 
-    def links(self, start: int = 1) -> list[Link]:
-        """Links `start` to the newest, in order, checked to form one unbroken chain.
+    def links(self, start: int | None = None) -> list[Link]:
+        """Links `start` (default: the chain's base) to the newest, in order, checked to form one
+        unbroken chain.
 
         Only the manifests asked for are read, so work on the newest links does not grow with
         the length of the chain.
         """
-        links = [self.link(sequence) for sequence in range(start, self.count() + 1)]
+        paths = self.manifest_paths()
+        sequences = self.sequences(paths)
+        if start is not None and sequences and start not in sequences:
+            raise StoreError(f"{self.path}: link {start} is not in the chain "
+                             f"(it has links {_spans(list(sequences))})")
+        links = [self._read_link(sequence, paths[sequence]) for sequence in
+                 (sequences if start is None else range(start, sequences.stop))]
         for previous, link in pairwise(links):
             reason = why_not_following(previous, link)
             if reason:
@@ -242,8 +318,8 @@ class BundleStore:
 
     def latest_selection(self) -> Selection:
         """The ref namespaces the newest link carries (the defaults for an empty store)."""
-        count = self.count()
-        return self.link(count).selection if count else Selection()
+        newest = self.newest_sequence()
+        return self.link(newest).selection if newest else Selection()
 
     def bundle_path(self, link: Link) -> Path:
         return self.path / link.bundle_file
@@ -252,6 +328,7 @@ class BundleStore:
         """Write the manifest that makes `link` visible (its bundle must be in place)."""
         data = manifest_bytes(link)
         write_atomically(self.path / link.manifest_file, lambda stream: stream.write(data))
+        self._read.pop(link.sequence, None)  # a base replaces the link read before
 
     @contextmanager
     def locked(self, holder: str) -> Iterator[None]:

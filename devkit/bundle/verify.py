@@ -11,13 +11,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from devkit.bundle.bundlefile import BundleFormatError, BundleScan, scan_bundle
+from devkit.bundle.bundlelist import LIST_FILE, check_bundle_list
 from devkit.bundle.gitrepo import Repository, open_repository
 from devkit.bundle.refstate import existing_objects
 from devkit.bundle.store import (
     BundleStore,
     Link,
     StoreError,
-    manifest_name,
     why_not_following,
 )
 from devkit.bundle.target import applied_sequence, read_record
@@ -47,7 +47,7 @@ class VerifyReport:
 
 
 Progress = Callable[[int, int], None]  # (bytes done, bytes in all)
-_LINK_BUNDLE = re.compile(r"link-(\d{4,})\.bundle")
+_LINK_BUNDLE = re.compile(r"link-(\d{4,})(?:-base)?\.bundle")
 
 
 def verify_path(path: Path, target: Path | None = None,
@@ -72,11 +72,14 @@ def _check_against_own_manifest(path: Path, scan: BundleScan, report: VerifyRepo
     """A bundle file that is a link of a store is checked against that link's manifest too."""
     match = _LINK_BUNDLE.fullmatch(path.name)
     store = BundleStore(path.parent)
-    if not match or not (store.path / manifest_name(int(match.group(1)))).exists():
+    if not match or int(match.group(1)) not in store.manifest_paths():
         return
     try:
         link = store.link(int(match.group(1)))
-        previous = store.link(link.sequence - 1) if link.sequence > 1 else None
+        if link.bundle_file != path.name:
+            return  # superseded by a compaction: no manifest describes it any more
+        first = link.compacted or link.sequence == 1
+        previous = None if first else store.link(link.sequence - 1)
     except StoreError as error:
         report.fail(path, str(error))
         return
@@ -106,15 +109,17 @@ def verify_store(store: BundleStore, target: Path | None = None,
         bundle_path = store.bundle_path(link)
         scan = _scan(bundle_path, report, _byte_progress(progress, done, total))
         done += _size(bundle_path)
-        previous = by_sequence.get(link.sequence - 1)
-        if scan and (previous or link.sequence == 1):
+        previous = None if link is links[0] else by_sequence.get(link.sequence - 1)
+        if scan and (previous or link is links[0]):
             _check_against_manifest(bundle_path, scan, link, previous, report)
     if repo is not None and links and report.ok:
         # The prerequisites of the first link the target still needs must be there.
         applied = applied_sequence(read_record(repo), links[-1])
-        if applied < len(links):
-            link = links[applied]
-            _check_present(repo, link.prerequisites, store.bundle_path(link), report)
+        needed = [link for link in links if link.sequence > applied]
+        if needed:
+            _check_present(repo, needed[0].prerequisites, store.bundle_path(needed[0]), report)
+    for message in check_bundle_list(store.path, links):  # a list `publish` wrote here
+        report.fail(store.path / LIST_FILE, message)
     return report
 
 
@@ -161,15 +166,18 @@ def _scan(path: Path, report: VerifyReport, progress) -> BundleScan | None:
 
 
 def _check_chain(store: BundleStore, links: list[Link], report: VerifyReport) -> None:
-    """No missing link, a self-contained link 1, and each link following the one before."""
+    """No missing link, a self-contained first link (link 1 or a compacted base), and each link
+    following the one before."""
     previous: Link | None = None
-    for expected, link in enumerate(links, start=1):
+    first = links[0].sequence if links and links[0].compacted else 1
+    for expected, link in enumerate(links, start=first):
         where = store.path / link.manifest_file
         if link.sequence != expected:
             report.fail(where, f"chain is broken: link {expected} is missing")
             return
         if previous is None and link.prerequisites:
-            report.fail(where, "link 1 has prerequisites; it must be self-contained")
+            report.fail(where, f"link {link.sequence}, the first of the chain, has "
+                               f"prerequisites; it must be self-contained")
         reason = previous and why_not_following(previous, link)
         if reason:
             report.fail(where, reason)

@@ -1,0 +1,157 @@
+"""Git's bundle list: the file that tells git which bundles to download before it asks a server.
+
+`git clone --bundle-uri=URL` (git >= 2.39) and the `fetch.bundleURI` setting (git >= 2.40) take
+the URL of a bundle list, a file in git's config syntax. `publish` writes one for the chain of a
+store, as the file `bundle-list` beside the bundles:
+
+    [bundle]
+        version = 1
+        mode = all
+        heuristic = creationToken
+    [bundle "link-0001"]
+        uri = https://example.org/project/link-0001.bundle
+        creationToken = 1
+    [bundle "link-0002"]
+        uri = https://example.org/project/link-0002.bundle
+        creationToken = 2
+
+- `version = 1` is the only version git knows. `mode = all`: the client needs every bundle (each
+  link holds what is new since the one before), not any one of them.
+- One `bundle.<id>` entry per link of the chain, named `link-NNNN` after the link's sequence
+  number. `creationToken` is that sequence number: it grows along the chain and never changes
+  (`compact` keeps sequence numbers), so the tokens a client remembers stay valid.
+- `heuristic = creationToken` (read by git >= 2.40; git 2.39 ignores it and retries bundles
+  until their prerequisites are there): unbundle in increasing token order, record the newest
+  token in `fetch.bundleCreationToken`, and on a later `git fetch` download only the bundles
+  with greater tokens.
+- `uri` is absolute: the URL the folder is served at plus the bundle's file name. git 2.39 does
+  not resolve a relative uri against the list's URL; it takes it for a local path and fails
+  ("failed to download bundle from URI 'link-0001.bundle'").
+
+Lists are read with `git config --file LIST --null --list`, so that a hand-edited list means
+here exactly what it means to git (quoting, comments, case of names).
+"""
+
+import re
+import subprocess
+from collections.abc import Sequence
+from itertools import pairwise
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from devkit.bundle.store import Link
+
+LIST_FILE = "bundle-list"
+
+
+def bundle_id(link: Link) -> str:
+    """The list's name for `link`: `link-NNNN` after its sequence number."""
+    return f"link-{link.sequence:04d}"
+
+
+def bundle_list_bytes(links: Sequence[Link], base_url: str) -> bytes:
+    """The bundle list for `links` (the chain, oldest first) served from `base_url`, a folder URL
+    ending in "/" that needs no quoting in a config value (publish checks it)."""
+    lines = ["[bundle]", "\tversion = 1", "\tmode = all", "\theuristic = creationToken"]
+    for link in links:
+        lines += [f'[bundle "{bundle_id(link)}"]', f"\turi = {base_url}{link.bundle_file}",
+                  f"\tcreationToken = {link.sequence}"]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def read_bundle_list(path: Path) -> dict[str, str | None]:
+    """The list's keys (`bundle.version`, `bundle.link-0001.creationtoken`, ...; section and key
+    names lower-case as git gives them) and values, as git reads the file; a key given twice has
+    its last value, as for git. Raises ValueError with git's reason when git cannot read it."""
+    process = subprocess.run(["git", "config", "--file", str(path), "--null", "--list"],
+                             capture_output=True, check=False)
+    if process.returncode != 0:
+        lines = process.stderr.decode(errors="replace").strip().splitlines()
+        raise ValueError(lines[-1] if lines else f"git config exit status {process.returncode}")
+    entries: dict[str, str | None] = {}
+    for entry in process.stdout.decode(errors="replace").split("\0")[:-1]:
+        key, newline, value = entry.partition("\n")
+        entries[key] = value if newline else None
+    return entries
+
+
+def check_bundle_list(folder: Path, links: Sequence[Link]) -> list[str]:
+    """What is wrong with the bundle list in `folder` for the chain `links` (oldest first): one
+    message per problem, none when the folder has no list or the list is sound.
+
+    Checks the global keys, that every entry has a uri naming a readable file of the folder that
+    is a link of the chain and a positive integer creationToken, that the tokens increase along
+    the chain, and that every link of the chain is listed (a list published before the newest
+    links lags behind).
+    """
+    path = Path(folder) / LIST_FILE
+    if not path.exists():
+        return []
+    try:
+        entries = read_bundle_list(path)
+    except ValueError as error:
+        return [f"not a bundle list git can read ({error})"]
+    problems = []
+    for key, expected in (("version", "1"), ("mode", "all"), ("heuristic", "creationToken")):
+        value = entries.get(f"bundle.{key}")
+        if value != expected:
+            got = "missing" if value is None else f"{value!r}"
+            problems.append(f"bundle.{key} must be {expected} (it is {got})")
+
+    by_file = {link.bundle_file: link for link in links}
+    listed: dict[int, tuple[str, int | None]] = {}  # sequence -> (entry name, creation token)
+    names = {key.removeprefix("bundle.").rpartition(".")[0] for key in entries
+             if key.startswith("bundle.") and key.count(".") >= 2}
+    for name in sorted(names):
+        uri = entries.get(f"bundle.{name}.uri")
+        token = _creation_token(entries.get(f"bundle.{name}.creationtoken"))
+        if token is None:
+            problems.append(f"bundle.{name}.creationToken must be a positive integer (it is "
+                            f"{entries.get(f'bundle.{name}.creationtoken')!r})")
+        if not uri:
+            problems.append(f"bundle.{name} has no uri")
+            continue
+        file_name = unquote(urlsplit(uri).path.rpartition("/")[2])
+        where = f"bundle.{name}.uri {uri} names {file_name or 'no file'}"
+        if not file_name or not (Path(folder) / file_name).exists():
+            problems.append(f"{where}, which is missing from {folder}")
+        elif not _readable(Path(folder) / file_name):
+            problems.append(f"{where}, which cannot be read")
+        elif file_name not in by_file:
+            problems.append(f"{where}, which is not a link of the chain "
+                            f"(run `devkit bundle publish` again)")
+        elif by_file[file_name].sequence in listed:
+            problems.append(f"{where}, as bundle.{listed[by_file[file_name].sequence][0]} does")
+        else:
+            listed[by_file[file_name].sequence] = (name, token)
+
+    tokens = [(name, token) for name, token in (listed[s] for s in sorted(listed))
+              if token is not None]
+    for (before, older), (after, newer) in pairwise(tokens):
+        if newer <= older:
+            problems.append(f"creation tokens do not increase along the chain: bundle.{after} "
+                            f"has {newer}, after bundle.{before} with {older}")
+    unlisted = [link.sequence for link in links if link.sequence not in listed]
+    if unlisted:
+        contiguous = unlisted == list(range(unlisted[0], unlisted[-1] + 1))
+        span = (f"{unlisted[0]}..{unlisted[-1]}" if contiguous and len(unlisted) > 1
+                else ", ".join(map(str, unlisted)))
+        problems.append(f"link(s) {span} of the chain are not in the list (published before "
+                        f"they were written?); run `devkit bundle publish` again")
+    return problems
+
+
+def _creation_token(value: str | None) -> int | None:
+    """A creationToken's value, or None unless it is a positive integer as git reads it."""
+    if value is None or not re.fullmatch(r"[0-9]+", value) or int(value) == 0:
+        return None
+    return int(value)
+
+
+def _readable(path: Path) -> bool:
+    try:
+        with open(path, "rb") as stream:
+            stream.read(1)
+    except OSError:
+        return False
+    return True

@@ -1,0 +1,142 @@
+"""`compact`: fold the oldest links into a new self-contained base, so the chain keeps at most
+`keep` links.
+
+Sequence numbers do not change. The new base is link B = newest - keep + 1: it holds the same
+ref state as the link it replaces, but as a bundle without prerequisites, and its manifest
+(`link-BBBB-base.json`) names the manifest it replaces, which link B+1 follows. A target that
+applied link B or later goes on with B+1; one that applied an older link, or none, starts at the
+base. The links after B are untouched.
+
+The order of work makes a kill at any point harmless and a rerun complete it:
+
+1. check every link's bundle against its manifest;
+2. take the objects of the links up to B into a scratch repository in the store folder;
+3. write the base bundle `link-BBBB-base.bundle` from it (atomically);
+4. verify the base: its file against its manifest-to-be, and, indexed into an empty scratch
+   repository, that the history of every ref is complete without anything else;
+5. write `link-BBBB-base.json`: from this rename on, the chain starts at B;
+6. remove what the new base supersedes: the older manifests, `link-BBBB.json`, and every bundle
+   no manifest of the chain names.
+
+Until 5 the old chain is the store; after it, the files of 6 are leftovers that every reader
+ignores and the next `compact` removes. Scratch repositories are `.tmp-` folders, removed by the
+next command that writes to the store.
+"""
+
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from itertools import pairwise
+from pathlib import Path
+
+from devkit.bundle.apply import take_objects
+from devkit.bundle.gitrepo import Repository, init_bare_repository
+from devkit.bundle.snapshot import write_state_bundle
+from devkit.bundle.store import BundleStore, Link, StoreError, bundle_name
+from devkit.bundle.verify import check_link_file
+from devkit.errors import DevkitError
+from devkit.filesafety import TEMP_PREFIX, crash_point, remove_stale_temporaries
+
+# Files a store keeps for its links; the ones no link of the chain names are superseded.
+_LINK_FILE = re.compile(r"link-\d{4,}(-base)?\.(json|json\.sig|bundle)")
+
+
+@dataclass(frozen=True)
+class CompactResult:
+    """What `compact` did: the new base (None when the chain was short enough already), the
+    chain before and after, and the superseded files it removed with their total size."""
+
+    store: BundleStore
+    base: Link | None
+    before: range
+    after: range
+    removed: list[str]
+    freed: int
+
+
+def compact_store(store_path: Path, keep: int, progress: bool = False) -> CompactResult:
+    """Fold the oldest links of the store into a new base so that at most `keep` remain."""
+    if keep < 1:
+        raise DevkitError(f"--keep must be at least 1 (got {keep})")
+    store = BundleStore(store_path)
+    if not store.exists():
+        raise StoreError(f"{store_path} is not a bundle store (no such folder)")
+    with store.locked(f"devkit bundle compact --keep {keep}"):
+        remove_stale_temporaries(store.path)
+        before = store.sequences()
+        if not before:
+            raise StoreError(f"{store_path} holds no links; nothing to compact")
+        links = store.links()
+        base = None
+        if len(links) > keep:
+            pack_offsets = {link.sequence: check_link_file(store, link, previous).header.pack_offset
+                            for previous, link in pairwise([None, *links])}
+            base = _write_base(store, links[: len(links) - keep + 1], pack_offsets, progress)
+        removed, freed = _remove_superseded(store)
+        return CompactResult(store, base, before, store.sequences(), removed, freed)
+
+
+def _write_base(store: BundleStore, folded: list[Link], pack_offsets: dict[int, int],
+                progress: bool) -> Link:
+    """Write the base that replaces `folded[-1]` and holds everything `folded` holds."""
+    replaced = folded[-1]
+    with _scratch_repository(store, "fold", replaced.object_format) as scratch:
+        for link in folded:
+            take_objects(store, link, pack_offsets[link.sequence], scratch, progress)
+        path = store.path / bundle_name(replaced.sequence, base=True)
+        written = write_state_bundle(scratch, path, replaced.state, replaced.state.refs, [],
+                                     set(), progress)
+    base = replace(replaced, bundle_file=path.name, size=written.size, sha256=written.sha256,
+                   pack_checksum=written.pack_checksum, object_count=written.object_count,
+                   prerequisites=[], replaces_manifest_sha256=replaced.manifest_sha256,
+                   manifest_sha256="")
+    crash_point("before checking the new base")
+    _check_base(store, base)
+    store.write_manifest(base)
+    return base
+
+
+def _check_base(store: BundleStore, base: Link) -> None:
+    """The base's file matches its manifest, and it holds the whole history of its refs."""
+    scan = check_link_file(store, base, None)
+    with _scratch_repository(store, "check", base.object_format) as empty:
+        take_objects(store, base, scan.header.pack_offset, empty, progress=False)
+        tips = set(base.state.refs.values())
+        if base.state.head_oid():
+            tips.add(base.state.head_oid())
+        empty.git("rev-list", "--objects", "--stdin", "--quiet",
+                  input="".join(f"{oid}\n" for oid in sorted(tips)).encode())
+
+
+@contextmanager
+def _scratch_repository(store: BundleStore, purpose: str,
+                        object_format: str) -> Iterator[Repository]:
+    """A bare repository in a `.tmp-` folder of the store, removed on leaving the block."""
+    path = store.path / f"{TEMP_PREFIX}{purpose}-{os.getpid()}.git"
+    shutil.rmtree(path, ignore_errors=True)
+    try:
+        yield init_bare_repository(path, object_format)
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _remove_superseded(store: BundleStore) -> tuple[list[str], int]:
+    """Remove the link files that no link of the chain names; their names and total size.
+
+    Manifests go first, so that a kill midway leaves no manifest whose bundle is gone.
+    """
+    chain = store.links()
+    kept = {name for link in chain for name in
+            (link.manifest_file, link.manifest_file + ".sig", link.bundle_file)}
+    superseded = sorted((entry for entry in store.path.iterdir()
+                         if _LINK_FILE.fullmatch(entry.name) and entry.name not in kept),
+                        key=lambda entry: (entry.suffix == ".bundle", entry.name))
+    freed = 0
+    for entry in superseded:
+        freed += entry.stat().st_size
+        entry.unlink()
+        crash_point(f"after removing {entry.name}")
+    return [entry.name for entry in superseded], freed
