@@ -3,7 +3,8 @@
 The order of work makes a crash at any point harmless and the rerun complete it:
 
 1. check: the store is this target's, no ref of the target was changed locally, every bundle
-   needed matches its manifest and its prerequisites are present;
+   needed matches its manifest and its prerequisites are present (and a filtered store's
+   target is a partial clone; with allowed signers, every manifest read is validly signed);
 2. take in the objects of each missing link (`git index-pack`, as `git fetch` does with a
    bundle, without touching any ref);
 3. check that the new ref values are connected (every object they reach is present);
@@ -30,6 +31,7 @@ from devkit.bundle.gitrepo import (
     open_repository,
 )
 from devkit.bundle.refstate import Head, RefState, existing_objects, read_ref_state
+from devkit.bundle.signing import AllowedSigners
 from devkit.bundle.store import BundleStore, Link, StoreError
 from devkit.bundle.target import (
     LOCK_FILE,
@@ -80,14 +82,23 @@ class ApplyPlan:
 
 
 def apply_store(store_path: Path, target_path: Path, dry_run: bool = False,
-                force: bool = False, progress: bool = False) -> ApplyPlan:
-    """Make `target_path` (created bare if missing) equal to the store's newest ref state."""
+                force: bool = False, progress: bool = False,
+                allowed_signers: Path | None = None) -> ApplyPlan:
+    """Make `target_path` (created bare if missing) equal to the store's newest ref state.
+
+    With `allowed_signers`, every manifest it reads (the newest, the link applied last, the
+    links it takes in) must be signed by one of them; checked before anything changes.
+    """
+    signers = AllowedSigners(allowed_signers) if allowed_signers is not None else None
     store = BundleStore(store_path)
     newest = newest_link(store, "nothing to apply")
+    _check_signatures(store, [newest], signers)  # before anything it says is acted on
     target_path = Path(target_path)
     missing = target_missing(target_path)
     if missing:
+        _refuse_unfit_target(store, newest, None, target_path)
         plan = plan_apply(store, newest, None, target_path, force, created=True)
+        _check_signatures(store, [plan.base, *plan.links], signers, newest)
         pack_offsets = _check_bundles(store, plan)  # before anything is created
         if dry_run:
             return plan
@@ -97,10 +108,12 @@ def apply_store(store_path: Path, target_path: Path, dry_run: bool = False,
         if repo.linked_worktree:
             raise ApplyRefused(f"{target_path} is a linked worktree; apply into the repository "
                                f"itself ({repo.common_dir})")
+        _refuse_unfit_target(store, newest, repo, target_path)  # before the lock file appears
     with exclusive_lock(repo.common_dir / LOCK_FILE, f"target {target_path}",
                         f"devkit bundle apply {store_path}"):
         if not missing:
             plan = plan_apply(store, newest, repo, target_path, force, created=False)
+            _check_signatures(store, [plan.base, *plan.links], signers, newest)
             if plan.up_to_date:
                 return plan
             pack_offsets = _check_bundles(store, plan)
@@ -108,7 +121,7 @@ def apply_store(store_path: Path, target_path: Path, dry_run: bool = False,
                 return plan
         for link in plan.links:
             take_objects(store, link, pack_offsets[link.sequence], repo, progress)
-        _check_connected(repo, plan)
+        _check_connected(repo, plan, newest.filter)
         _update_refs(repo, plan.updates)
         if plan.head_before != plan.head_after:
             _set_head(repo, plan.head_after)
@@ -132,6 +145,37 @@ def newest_link(store: BundleStore, nothing: str) -> Link:
 def target_missing(path: Path) -> bool:
     """Whether there is no target yet: no such path, or an empty folder (apply creates it)."""
     return not path.exists() or (path.is_dir() and not any(path.iterdir()))
+
+
+def _refuse_unfit_target(store: BundleStore, newest: Link, repo: Repository | None,
+                         target_path: Path) -> None:
+    """A filtered store's bundles lack objects (blob:none: every file's contents), which only a
+    partial clone may lack: it fetches them from its promisor remote when they are needed. So
+    such a store goes only into a partial clone, and cannot create a missing target (a new
+    repository would have no remote to fetch them from). `--force` does not override this."""
+    if newest.filter is None or (repo is not None and repo.promisor_remotes()):
+        return
+    clone = f"`git clone --bare --filter={newest.filter} <origin URL> "
+    if repo is None:
+        raise ApplyRefused(f"{store.path} is filtered ({newest.filter}), so it cannot create "
+                           f"{target_path}: a new repository would have no promisor remote to "
+                           f"fetch the left-out objects from; make the target a partial clone "
+                           f"first: {clone}{target_path}`")
+    raise ApplyRefused(f"{store.path} is filtered ({newest.filter}) and {target_path} is not a "
+                       f"partial clone (no promisor remote to fetch the left-out objects from); "
+                       f"apply it into one, made with {clone}<folder>`")
+
+
+def _check_signatures(store: BundleStore, links: list[Link | None],
+                      signers: AllowedSigners | None, checked: Link | None = None) -> None:
+    """With `signers`, every manifest of `links` (but `checked`'s) must be validly signed by
+    one of them (`SignatureError` otherwise). Their bundles are then covered by
+    `_check_bundles`: each must match the SHA-256 its signed manifest records."""
+    if signers is None:
+        return
+    for link in links:
+        if link is not None and (checked is None or link.sequence != checked.sequence):
+            signers.check(store.path / link.manifest_file, link.manifest_sha256)
 
 
 def _check_bundles(store: BundleStore, plan: ApplyPlan) -> dict[int, int]:
@@ -250,13 +294,20 @@ def _refuse_moving_checkout(repo: Repository, current: RefState, final: RefState
 
 def take_objects(store: BundleStore, link: Link, pack_offset: int, repo: Repository,
                   progress: bool) -> None:
-    """Index one link's pack into `repo` (its prerequisites must be there already)."""
+    """Index one link's pack into `repo` (its prerequisites must be there already).
+
+    A filtered link's pack becomes a promisor pack (a `.promisor` file beside it, as `git
+    fetch` writes for a filtered bundle): the objects it refers to but lacks are then allowed
+    to be missing, for `git fsck`, `gc` and `repack`, and are fetched when needed.
+    """
     path = store.bundle_path(link)
     missing = set(link.prerequisites) - existing_objects(repo, set(link.prerequisites))
     if missing:
         raise StoreError(f"{path}: {repo.path} lacks {len(missing)} prerequisite commit(s) of "
                          f"link {link.sequence}, e.g. {min(missing)}")
     args = ["index-pack", "--stdin", "--fix-thin"] + (["-v"] if progress else [])
+    if link.filter:
+        args.append("--promisor=from-bundle")
     with open(path, "rb") as stream:
         stream.seek(pack_offset)
         with repo.streaming(*args, stdin=stream, stdout=subprocess.DEVNULL, show_stderr=progress):
@@ -264,14 +315,30 @@ def take_objects(store: BundleStore, link: Link, pack_offset: int, repo: Reposit
     crash_point(f"after indexing link {link.sequence}")
 
 
-def _check_connected(repo: Repository, plan: ApplyPlan) -> None:
+def _check_connected(repo: Repository, plan: ApplyPlan, filter_spec: str | None) -> None:
+    """Every object the new ref values reach is present (less what the store's filter left out).
+
+    With `--filter` rev-list does not look for the objects the filter leaves out, but needs
+    every other one, and every object a ref names directly (pack-objects sent those). In a
+    partial clone it would fetch a missing one from the promisor remote; `--missing=print`
+    stops that and lists it instead (`?<oid>`, all `--quiet` leaves): the bundles must hold
+    it. (`--missing=allow-promisor` would let a missing commit or tree pass, and
+    `--exclude-promisor-objects` would skip every object the links brought.)
+    """
     tips = {update.new for update in plan.updates if update.new}
     if plan.head_after.detached:
         tips.add(plan.head_after.detached)
     if not tips:
         return
-    repo.git("rev-list", "--objects", "--stdin", "--not", "--all", "--quiet",
-             input="".join(f"{oid}\n" for oid in sorted(tips)).encode())
+    filtering = [f"--filter={filter_spec}", "--missing=print"] if filter_spec else []
+    missing = repo.git_text("rev-list", "--objects", *filtering, "--stdin", "--not", "--all",
+                            "--quiet",
+                            input="".join(f"{oid}\n" for oid in sorted(tips)).encode()).split()
+    if missing:
+        raise StoreError(f"{repo.path} lacks {len(missing)} object(s) the new refs need, e.g. "
+                         f"{missing[0].lstrip('?')}, after taking in the store's links: they "
+                         f"are missing from its bundles beyond what its filter "
+                         f"({filter_spec}) leaves out; no ref was changed")
 
 
 def _update_refs(repo: Repository, updates: list[RefUpdate]) -> None:

@@ -24,6 +24,11 @@ from devkit.errors import DevkitError
 
 SIGNATURES = {b"# v2 git bundle\n": 2, b"# v3 git bundle\n": 3}
 HASH_LENGTHS = {"sha1": 20, "sha256": 32}
+# The v3 capabilities git knows (gitformat-bundle); git refuses a bundle with any other.
+CAPABILITIES = ("object-format", "filter")
+# A filter-spec as git writes it in `@filter=` (normalised: `blob:limit=1k` becomes 1024).
+FILTER_SPEC = re.compile(r"blob:none|blob:limit=\d+|tree:\d+|object:type=(tag|commit|tree|blob)"
+                         r"|sparse:oid=[!-~]+|combine:[!-~]+")
 PACK_HEADER_LENGTH = 12
 _CHUNK = 4 << 20
 _MAX_HEADER_LINE = 64 << 10
@@ -46,6 +51,11 @@ class BundleHeader:
     @property
     def object_format(self) -> str:
         return self.capabilities.get("object-format", "sha1")
+
+    @property
+    def filter(self) -> str | None:
+        """The filter-spec the pack was written with (`@filter=`), None for a complete pack."""
+        return self.capabilities.get("filter")
 
 
 @dataclass(frozen=True)
@@ -88,7 +98,14 @@ def read_header(stream: BinaryIO, where: str) -> BundleHeader:
             if version < 3 or prerequisites or refs:
                 raise BundleFormatError(f"{where}: misplaced capability line in header")
             key, _, value = line[1:].decode(errors="replace").partition("=")
+            if key not in CAPABILITIES:
+                raise BundleFormatError(f"{where}: unknown capability {key!r} in header (git "
+                                        f"bundles have {' and '.join(CAPABILITIES)})")
+            if key in capabilities:
+                raise BundleFormatError(f"{where}: capability {key!r} given twice in header")
             capabilities[key] = value
+            if key == "filter" and not FILTER_SPEC.fullmatch(value):
+                raise BundleFormatError(f"{where}: malformed filter {value!r} in header")
             if key == "object-format":
                 if value not in HASH_LENGTHS:
                     raise BundleFormatError(f"{where}: unknown object format {value!r}")
@@ -119,12 +136,15 @@ def read_header_file(path: Path) -> BundleHeader:
 
 
 def header_bytes(prerequisites: Iterable[str], refs: Iterable[tuple[str, str]],
-                 object_format: str = "sha1") -> bytes:
-    """The header of a bundle: v2 for SHA-1 repositories, v3 (with its capability) otherwise."""
-    if object_format == "sha1":
+                 object_format: str = "sha1", filter_spec: str | None = None) -> bytes:
+    """The header of a bundle: v2 for a complete pack of a SHA-1 repository, otherwise v3 with
+    its capabilities as git writes them (`@object-format=`, even sha1, then `@filter=`)."""
+    if object_format == "sha1" and filter_spec is None:
         lines = [b"# v2 git bundle"]
     else:
         lines = [b"# v3 git bundle", b"@object-format=" + object_format.encode()]
+        if filter_spec is not None:
+            lines.append(b"@filter=" + filter_spec.encode())
     lines += [b"-" + oid.encode() for oid in prerequisites]
     lines += [oid.encode() + b" " + name.encode() for oid, name in refs]
     return b"\n".join(lines) + b"\n\n"

@@ -24,6 +24,10 @@ store, as the file `bundle-list` beside the bundles:
   until their prerequisites are there): unbundle in increasing token order, record the newest
   token in `fetch.bundleCreationToken`, and on a later `git fetch` download only the bundles
   with greater tokens.
+- `filter` (only for a store written with `create --filter`): the bundle's object filter, as
+  git's design document (Documentation/technical/bundle-uri.txt) asks. git up to 2.47 at least
+  does not read it: a client must clone with the same `--filter` itself, or it ends with the
+  objects the filter left out missing.
 - `uri` is absolute: the URL the folder is served at plus the bundle's file name. git 2.39 does
   not resolve a relative uri against the list's URL; it takes it for a local path and fails
   ("failed to download bundle from URI 'link-0001.bundle'").
@@ -56,6 +60,8 @@ def bundle_list_bytes(links: Sequence[Link], base_url: str) -> bytes:
     for link in links:
         lines += [f'[bundle "{bundle_id(link)}"]', f"\turi = {base_url}{link.bundle_file}",
                   f"\tcreationToken = {link.sequence}"]
+        if link.filter:
+            lines.append(f"\tfilter = {link.filter}")
     return ("\n".join(lines) + "\n").encode()
 
 
@@ -80,9 +86,9 @@ def check_bundle_list(folder: Path, links: Sequence[Link]) -> list[str]:
     message per problem, none when the folder has no list or the list is sound.
 
     Checks the global keys, that every entry has a uri naming a readable file of the folder that
-    is a link of the chain and a positive integer creationToken, that the tokens increase along
-    the chain, and that every link of the chain is listed (a list published before the newest
-    links lags behind).
+    is a link of the chain, the link's filter and a positive integer creationToken, that the
+    tokens increase along the chain, and that every link of the chain is listed (a list
+    published before the newest links lags behind).
     """
     path = Path(folder) / LIST_FILE
     if not path.exists():
@@ -103,27 +109,18 @@ def check_bundle_list(folder: Path, links: Sequence[Link]) -> list[str]:
     names = {key.removeprefix("bundle.").rpartition(".")[0] for key in entries
              if key.startswith("bundle.") and key.count(".") >= 2}
     for name in sorted(names):
-        uri = entries.get(f"bundle.{name}.uri")
         token = _creation_token(entries.get(f"bundle.{name}.creationtoken"))
         if token is None:
             problems.append(f"bundle.{name}.creationToken must be a positive integer (it is "
                             f"{entries.get(f'bundle.{name}.creationtoken')!r})")
-        if not uri:
-            problems.append(f"bundle.{name} has no uri")
-            continue
-        file_name = unquote(urlsplit(uri).path.rpartition("/")[2])
-        where = f"bundle.{name}.uri {uri} names {file_name or 'no file'}"
-        if not file_name or not (Path(folder) / file_name).exists():
-            problems.append(f"{where}, which is missing from {folder}")
-        elif not _readable(Path(folder) / file_name):
-            problems.append(f"{where}, which cannot be read")
-        elif file_name not in by_file:
-            problems.append(f"{where}, which is not a link of the chain "
-                            f"(run `devkit bundle publish` again)")
-        elif by_file[file_name].sequence in listed:
-            problems.append(f"{where}, as bundle.{listed[by_file[file_name].sequence][0]} does")
+        link, problem = _entry_link(Path(folder), name, entries, by_file)
+        if problem:
+            problems.append(problem)
+        elif link.sequence in listed:
+            problems.append(f"bundle.{name}.uri names {link.bundle_file}, which "
+                            f"bundle.{listed[link.sequence][0]} names too")
         else:
-            listed[by_file[file_name].sequence] = (name, token)
+            listed[link.sequence] = (name, token)
 
     tokens = [(name, token) for name, token in (listed[s] for s in sorted(listed))
               if token is not None]
@@ -139,6 +136,29 @@ def check_bundle_list(folder: Path, links: Sequence[Link]) -> list[str]:
         problems.append(f"link(s) {span} of the chain are not in the list (published before "
                         f"they were written?); run `devkit bundle publish` again")
     return problems
+
+
+def _entry_link(folder: Path, name: str, entries: dict[str, str | None],
+                by_file: dict[str, Link]) -> tuple[Link | None, str | None]:
+    """The link of the chain that entry `name` lists, or what is wrong with the entry."""
+    uri = entries.get(f"bundle.{name}.uri")
+    if not uri:
+        return None, f"bundle.{name} has no uri"
+    file_name = unquote(urlsplit(uri).path.rpartition("/")[2])
+    where = f"bundle.{name}.uri {uri} names {file_name or 'no file'}"
+    if not file_name or not (folder / file_name).exists():
+        return None, f"{where}, which is missing from {folder}"
+    if not _readable(folder / file_name):
+        return None, f"{where}, which cannot be read"
+    link = by_file.get(file_name)
+    if link is None:
+        return None, (f"{where}, which is not a link of the chain "
+                      f"(run `devkit bundle publish` again)")
+    listed_filter = entries.get(f"bundle.{name}.filter")
+    if listed_filter != link.filter:
+        return None, (f"bundle.{name}.filter is {listed_filter or 'missing'} but the bundle's "
+                      f"filter is {link.filter or 'none'}")
+    return link, None
 
 
 def _creation_token(value: str | None) -> int | None:

@@ -14,6 +14,7 @@ import click
 from devkit.bundle.apply import ApplyPlan, apply_store
 from devkit.bundle.bundlefile import read_header_file
 from devkit.bundle.refstate import RefChanges, RefState, compare
+from devkit.bundle.signing import ManifestSigner, open_signer
 from devkit.bundle.snapshot import SnapshotResult, create_store, update_store
 from devkit.bundle.store import BundleStore, Link, Selection
 from devkit.bundle.verify import VerifyReport, verify_path
@@ -22,6 +23,21 @@ from devkit.errors import DevkitError
 _path = click.Path(path_type=Path)
 _json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 _quiet_option = click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
+_sign_key_option = click.option(
+    "--sign-key", type=_path, metavar="KEY",
+    help="Sign the manifest written with this SSH key (`ssh-keygen -Y sign`, namespace "
+         "devkit-bundle): a private key such as ~/.ssh/id_ed25519, or its .pub when ssh-agent "
+         "holds the key (a key with a passphrase must be in the agent). Required once the "
+         "store's newest link is signed.")
+_allowed_signers_option = click.option(
+    "--allowed-signers", type=_path, metavar="FILE",
+    help="Require every manifest read to be signed by a key in FILE, an allowed-signers file "
+         "as ssh-keygen reads it: a line per key, `alice@example.org ssh-ed25519 AAAA…`.")
+
+
+def _signer(key: Path | None) -> ManifestSigner | None:
+    """The signer for --sign-key, its key checked before anything is written."""
+    return open_signer(key) if key is not None else None
 
 
 def _show_progress(quiet: bool, as_json: bool) -> bool:
@@ -87,8 +103,9 @@ def _report_snapshot(result: SnapshotResult, source: Path, as_json: bool, quiet:
     elif link is None:
         click.echo(f"{result.store.path} is up to date with {source}")
     else:
+        filtered = f", filter {link.filter}" if link.filter else ""
         click.echo(f"link {link.sequence} written: {result.store.bundle_path(link)} "
-                   f"({_size(link.size)}, {link.object_count} objects; refs "
+                   f"({_size(link.size)}, {link.object_count} objects{filtered}; refs "
                    f"{result.changes.summary()}; HEAD {link.state.head.describe()})")
 
 
@@ -97,18 +114,27 @@ def _report_snapshot(result: SnapshotResult, source: Path, as_json: bool, quiet:
               help="The repository to bundle.")
 @click.argument("store", type=_path)
 @_selection_options
+@click.option("--filter", "filter_spec", metavar="SPEC",
+              help="Leave objects out of every link, as `git bundle create --filter` does: "
+                   "blob:none (no file contents). Such a store applies only to a partial clone.")
+@_sign_key_option
 @_json_option
 @_quiet_option
 def create(source: Path, store: Path, include_remotes: bool | None,
-           include_stash: bool | None, as_json: bool, quiet: bool) -> None:
+           include_stash: bool | None, filter_spec: str | None, sign_key: Path | None,
+           as_json: bool, quiet: bool) -> None:
     """Start a new store at STORE whose link 1 holds all of the repository.
 
     Branches, tags (annotated and lightweight), notes and every other ref under refs/ are
     included, and HEAD; refs/remotes/* and refs/stash only when asked for. Shallow
-    repositories are refused.
+    repositories are refused. With --filter, every link of the store (`update` keeps it) is
+    a filtered bundle. With --sign-key, the manifest is signed beside it (`link-0001.json.sig`),
+    for `verify` and `apply --allowed-signers` to check.
     """
     selection = Selection(remotes=bool(include_remotes), stash=bool(include_stash))
-    result = create_store(source, store, selection, _show_progress(quiet, as_json))
+    signer = _signer(sign_key)
+    result = create_store(source, store, selection, _show_progress(quiet, as_json), filter_spec,
+                          signer)
     _report_snapshot(result, source, as_json, quiet)
 
 
@@ -120,23 +146,27 @@ def create(source: Path, store: Path, include_remotes: bool | None,
 @click.option("--force", is_flag=True,
               help="Accept a repository that shares no commit with the store (its whole "
                    "history rewritten): the link then carries everything.")
+@_sign_key_option
 @_json_option
 @_quiet_option
 def update(source: Path, store: Path, include_remotes: bool | None,
-           include_stash: bool | None, force: bool, as_json: bool, quiet: bool) -> None:
+           include_stash: bool | None, force: bool, sign_key: Path | None, as_json: bool,
+           quiet: bool) -> None:
     """Append the next link to STORE: everything new since the last link.
 
     New commits, branches and tags (even on old commits), deleted refs, rewound or rewritten
     branches and a switched HEAD are all carried. When nothing changed, nothing is written.
     The namespaces chosen at `create` are kept unless --include-… options say otherwise.
     """
+    signer = _signer(sign_key)
     selection = None
     if include_remotes is not None or include_stash is not None:
         kept = BundleStore(store).latest_selection()
         selection = Selection(
             remotes=kept.remotes if include_remotes is None else include_remotes,
             stash=kept.stash if include_stash is None else include_stash)
-    result = update_store(source, store, selection, _show_progress(quiet, as_json), force)
+    result = update_store(source, store, selection, _show_progress(quiet, as_json), force,
+                          signer)
     _report_snapshot(result, source, as_json, quiet)
 
 
@@ -151,9 +181,10 @@ def _span(sequences: range) -> str:
 @click.argument("store", type=_path)
 @click.option("--keep", type=click.IntRange(min=1), default=5, show_default=True,
               help="The most links the chain may have afterwards (git's bundle server keeps 5).")
+@_sign_key_option
 @_json_option
 @_quiet_option
-def compact(store: Path, keep: int, as_json: bool, quiet: bool) -> None:
+def compact(store: Path, keep: int, sign_key: Path | None, as_json: bool, quiet: bool) -> None:
     """Fold the oldest links of STORE into a new self-contained base link.
 
     Afterwards the chain has at most --keep links: a new base that holds the state of link
@@ -165,7 +196,7 @@ def compact(store: Path, keep: int, as_json: bool, quiet: bool) -> None:
     """
     from devkit.bundle.compact import compact_store
 
-    result = compact_store(store, keep, _show_progress(quiet, as_json))
+    result = compact_store(store, keep, _show_progress(quiet, as_json), _signer(sign_key))
     base = result.base
     if as_json:
         click.echo(json.dumps({
@@ -212,19 +243,24 @@ class _ByteProgress:
 @click.argument("path", type=_path)
 @click.option("--repo", "target", type=_path,
               help="Also check that this repository has the prerequisites it needs.")
+@_allowed_signers_option
 @_json_option
 @_quiet_option
-def verify(path: Path, target: Path | None, as_json: bool, quiet: bool) -> None:
+def verify(path: Path, target: Path | None, allowed_signers: Path | None, as_json: bool,
+           quiet: bool) -> None:
     """Check a store (or one bundle file) offline, without any repository.
 
     Checks each file's header grammar (v2 and v3), pack signature, object count and trailing
     checksum, its size and SHA-256 against its manifest, and the chain: one identity, no
-    missing link, each link's prerequisites in the previous link's refs. Exit status 0 when
-    everything holds, 1 otherwise, naming each bad file and the check that failed.
+    missing link, each link's prerequisites in the previous link's refs; and the bundle-list
+    that `publish` wrote, if any, against the chain. With --allowed-signers, every manifest
+    must also carry a valid signature (`create`/`update --sign-key`) by a key in FILE, so a
+    manifest or bundle altered after signing is caught; the signers are named. Exit status 0
+    when everything holds, 1 otherwise, naming each bad file and the check that failed.
     """
     progress = _ByteProgress("verifying") if _show_progress(quiet, as_json) else None
     started = time.perf_counter()
-    report: VerifyReport = verify_path(path, target, progress)
+    report: VerifyReport = verify_path(path, target, progress, allowed_signers)
     elapsed = time.perf_counter() - started
     if progress:
         progress.finish()
@@ -232,14 +268,18 @@ def verify(path: Path, target: Path | None, as_json: bool, quiet: bool) -> None:
         click.echo(json.dumps({
             "ok": report.ok, "checked": report.checked, "bytes": report.bytes_checked,
             "problems": [{"path": p.path, "message": p.message} for p in report.problems],
+            "signed_by": report.signers if allowed_signers is not None else None,
         }, indent=2))
     else:
         for problem in report.problems:
             click.echo(f"FAILED {problem.path}: {problem.message}", err=True)
         if report.ok and not quiet:
             rate = report.bytes_checked / elapsed / 1e6 if elapsed > 0 else 0
+            signed = (f"; {len(report.signers)} manifest(s) signed by "
+                      f"{', '.join(sorted(set(report.signers.values())))}"
+                      if report.signers else "")
             click.echo(f"{path}: ok ({len(report.checked)} bundle file(s), "
-                       f"{_size(report.bytes_checked)}, {rate:.0f} MB/s)")
+                       f"{_size(report.bytes_checked)}, {rate:.0f} MB/s{signed})")
     if not report.ok:
         sys.exit(1)
 
@@ -275,20 +315,24 @@ def publish(store: Path, base_url: str, out: Path | None, as_json: bool, quiet: 
             "folder": str(result.folder), "list": str(result.list_path),
             "list_url": result.list_url, "written": result.list_written,
             "links": [{"sequence": link.sequence, "file": link.bundle_file} for link in links],
-            "copied": result.copied, "removed": result.removed,
+            "copied": result.copied, "removed": result.removed, "filter": result.filter,
         }, indent=2))
         return
     if quiet:
         return
     span = _span(range(links[0].sequence, links[-1].sequence + 1))
-    if out is not None and result.folder != BundleStore(store).path:
+    if result.folder != store:
         click.echo(f"{result.folder}: {len(result.copied)} file(s) copied or linked, "
                    f"{len(result.removed)} superseded file(s) removed")
     state = "written" if result.list_written else "up to date"
     click.echo(f"{result.list_path} {state}: {span}")
     click.echo(f"serve {result.folder} at {result.list_url.removesuffix('bundle-list')}, "
                f"then clone with:")
-    click.echo(f"  git clone --bundle-uri={result.list_url} <origin URL>")
+    filtered = f"--filter={result.filter} " if result.filter else ""
+    click.echo(f"  git clone {filtered}--bundle-uri={result.list_url} <origin URL>")
+    if result.filter:
+        _warn([f"the store is filtered ({result.filter}): a clone without {filtered.strip()} "
+               f"would lack the objects the filter left out"], quiet)
 
 def _link_json(store: BundleStore, link: Link, changes: RefChanges | None = None) -> dict:
     document = {
@@ -301,6 +345,7 @@ def _link_json(store: BundleStore, link: Link, changes: RefChanges | None = None
         "refs": len(link.state.refs),
         "head": link.state.head.describe(),
         "base": link.compacted,
+        "filter": link.filter,
     }
     if changes is not None:
         document["changes"] = _changes_json(changes)
@@ -330,6 +375,8 @@ def list_links(store: Path, as_json: bool, quiet: bool) -> None:
     for link, change in zip(links, changes, strict=True):
         click.echo(f"{link.sequence:>4}  {link.bundle_file:<18} {_size(link.size):>10}  "
                    f"{link.created:<20}  {change.summary()}")
+    if links[-1].filter:
+        click.echo(f"filter {links[-1].filter}: apply into a partial clone only")
 
 
 @bundle.command()
@@ -346,6 +393,7 @@ def heads(bundle_file: Path, as_json: bool, quiet: bool) -> None:
     if as_json:
         click.echo(json.dumps({"version": header.version,
                                "object_format": header.object_format,
+                               "filter": header.filter,
                                "prerequisites": header.prerequisites,
                                "refs": [{"name": name, "oid": oid}
                                         for oid, name in header.refs]}, indent=2))
@@ -391,18 +439,23 @@ def _plan_lines(plan: ApplyPlan, verb: str) -> list[str]:
 @click.option("-n", "--dry-run", is_flag=True, help="Say what would change; change nothing.")
 @click.option("--force", is_flag=True,
               help="Replace refs changed locally in the target, or another store's refs.")
+@_allowed_signers_option
 @_json_option
 @_quiet_option
-def apply_command(store: Path, target: Path, dry_run: bool, force: bool, as_json: bool,
-                  quiet: bool) -> None:
+def apply_command(store: Path, target: Path, dry_run: bool, force: bool,
+                  allowed_signers: Path | None, as_json: bool, quiet: bool) -> None:
     """Bring the repository at --repo exactly to STORE's newest state.
 
     Takes in the objects of every link the target lacks, in order, then sets all refs (added,
     moved, deleted) in one atomic transaction, and HEAD. Running it again changes nothing.
     Refuses a store of another repository, and a target whose refs were changed since the
-    last apply, unless --force.
+    last apply, unless --force. A filtered store (`create --filter`) goes only into an
+    existing partial clone (`git clone --bare --filter=blob:none <origin URL> TARGET`).
+    With --allowed-signers, every manifest it reads must be validly signed by a key in FILE;
+    otherwise it refuses before changing anything (--force does not override that).
     """
-    plan = apply_store(store, target, dry_run, force, _show_progress(quiet, as_json))
+    plan = apply_store(store, target, dry_run, force, _show_progress(quiet, as_json),
+                       allowed_signers)
     _warn(plan.warnings, quiet)
     if as_json:
         click.echo(json.dumps(_plan_json(plan, dry_run), indent=2))

@@ -14,7 +14,8 @@ The order of work makes a kill at any point harmless and a rerun complete it:
 3. write the base bundle `link-BBBB-base.bundle` from it (atomically);
 4. verify the base: its file against its manifest-to-be, and, indexed into an empty scratch
    repository, that the history of every ref is complete without anything else;
-5. write `link-BBBB-base.json`: from this rename on, the chain starts at B;
+5. write `link-BBBB-base.json` (with `--sign-key`, its signature `link-BBBB-base.json.sig`
+   first): from this rename on, the chain starts at B;
 6. remove what the new base supersedes: the older manifests, `link-BBBB.json`, and every bundle
    no manifest of the chain names.
 
@@ -34,7 +35,8 @@ from pathlib import Path
 
 from devkit.bundle.apply import take_objects
 from devkit.bundle.gitrepo import Repository, init_bare_repository
-from devkit.bundle.snapshot import write_state_bundle
+from devkit.bundle.signing import ManifestSigner
+from devkit.bundle.snapshot import require_signer, write_state_bundle
 from devkit.bundle.store import BundleStore, Link, StoreError, bundle_name
 from devkit.bundle.verify import check_link_file
 from devkit.errors import DevkitError
@@ -57,8 +59,13 @@ class CompactResult:
     freed: int
 
 
-def compact_store(store_path: Path, keep: int, progress: bool = False) -> CompactResult:
-    """Fold the oldest links of the store into a new base so that at most `keep` remain."""
+def compact_store(store_path: Path, keep: int, progress: bool = False,
+                  signer: ManifestSigner | None = None) -> CompactResult:
+    """Fold the oldest links of the store into a new base so that at most `keep` remain.
+
+    `signer` signs the base's manifest; it is required when the newest link, or the one the
+    base replaces, is signed.
+    """
     if keep < 1:
         raise DevkitError(f"--keep must be at least 1 (got {keep})")
     store = BundleStore(store_path)
@@ -72,15 +79,18 @@ def compact_store(store_path: Path, keep: int, progress: bool = False) -> Compac
         links = store.links()
         base = None
         if len(links) > keep:
+            folded = links[: len(links) - keep + 1]
+            for signed in (links[-1], folded[-1]):  # the base replaces a signed manifest
+                require_signer(store, signed, signer, "compact")
             pack_offsets = {link.sequence: check_link_file(store, link, previous).header.pack_offset
                             for previous, link in pairwise([None, *links])}
-            base = _write_base(store, links[: len(links) - keep + 1], pack_offsets, progress)
+            base = _write_base(store, folded, pack_offsets, progress, signer)
         removed, freed = _remove_superseded(store)
         return CompactResult(store, base, before, store.sequences(), removed, freed)
 
 
 def _write_base(store: BundleStore, folded: list[Link], pack_offsets: dict[int, int],
-                progress: bool) -> Link:
+                progress: bool, signer: ManifestSigner | None) -> Link:
     """Write the base that replaces `folded[-1]` and holds everything `folded` holds."""
     replaced = folded[-1]
     with _scratch_repository(store, "fold", replaced.object_format) as scratch:
@@ -88,14 +98,14 @@ def _write_base(store: BundleStore, folded: list[Link], pack_offsets: dict[int, 
             take_objects(store, link, pack_offsets[link.sequence], scratch, progress)
         path = store.path / bundle_name(replaced.sequence, base=True)
         written = write_state_bundle(scratch, path, replaced.state, replaced.state.refs, [],
-                                     set(), progress)
+                                     set(), progress, replaced.filter)
     base = replace(replaced, bundle_file=path.name, size=written.size, sha256=written.sha256,
                    pack_checksum=written.pack_checksum, object_count=written.object_count,
                    prerequisites=[], replaces_manifest_sha256=replaced.manifest_sha256,
                    manifest_sha256="")
     crash_point("before checking the new base")
     _check_base(store, base)
-    store.write_manifest(base)
+    store.write_manifest(base, signer)
     return base
 
 
@@ -107,14 +117,21 @@ def _check_base(store: BundleStore, base: Link) -> None:
         tips = set(base.state.refs.values())
         if base.state.head_oid():
             tips.add(base.state.head_oid())
-        empty.git("rev-list", "--objects", "--stdin", "--quiet",
+        # A filtered base may lack what its filter leaves out, and nothing else.
+        empty.git("rev-list", "--objects", *([f"--filter={base.filter}"] if base.filter else []),
+                  "--stdin", "--quiet",
                   input="".join(f"{oid}\n" for oid in sorted(tips)).encode())
 
 
 @contextmanager
 def _scratch_repository(store: BundleStore, purpose: str,
                         object_format: str) -> Iterator[Repository]:
-    """A bare repository in a `.tmp-` folder of the store, removed on leaving the block."""
+    """A bare repository in a `.tmp-` folder of the store, removed on leaving the block.
+
+    It needs no partial-clone settings for a filtered store: its packs are indexed as promisor
+    packs, and `pack-objects --filter` and `rev-list --filter` never look for the objects the
+    filter leaves out. Without a promisor remote nothing can try to fetch them either.
+    """
     path = store.path / f"{TEMP_PREFIX}{purpose}-{os.getpid()}.git"
     shutil.rmtree(path, ignore_errors=True)
     try:

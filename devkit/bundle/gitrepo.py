@@ -100,6 +100,24 @@ class Repository:
         out = self.git_text("config", "--local", "--get", key, ok_codes=(0, 1))
         return out.strip() or None
 
+    def promisor_remotes(self) -> dict[str, str | None]:
+        """The remotes this repository, a partial clone, fetches missing objects from, with the
+        filter each was cloned with (None if not recorded); empty for a complete repository.
+
+        As git counts them: `remote.<name>.promisor` true (what `git clone --filter` sets), or
+        the remote `extensions.partialClone` names (older git).
+        """
+        listing = self.git_text("config", "--type=bool", "--get-regexp",
+                                r"^remote\..*\.promisor$", ok_codes=(0, 1))
+        names = [key[len("remote."):-len(".promisor")] for key, _, value in
+                 (line.partition(" ") for line in listing.splitlines()) if value == "true"]
+        legacy = self.git_text("config", "--get", "extensions.partialClone",
+                               ok_codes=(0, 1)).strip()
+        if legacy and legacy not in names:
+            names.append(legacy)
+        return {name: self.git_text("config", "--get", f"remote.{name}.partialclonefilter",
+                                    ok_codes=(0, 1)).strip() or None for name in names}
+
 
 def git_failure(args: Sequence[str], where: Path, status: int, stderr: bytes) -> GitFailed:
     """A GitFailed naming the command and git's last meaningful line of stderr."""

@@ -61,15 +61,26 @@ class PublishResult:
     def list_path(self) -> Path:
         return self.folder / LIST_FILE
 
+    @property
+    def filter(self) -> str | None:
+        """The store's object filter: clients must clone with `--filter` of the same."""
+        return self.links[-1].filter
+
 
 def folder_url(base_url: str) -> str:
     """`base_url`, the URL the output folder is served at, checked and ending in "/"."""
-    parts = urlsplit(base_url)
-    if parts.scheme not in ("http", "https", "file") or (parts.scheme != "file"
-                                                          and not parts.hostname):
+    try:
+        parts = urlsplit(base_url)
+        if parts.scheme == "file":
+            absolute = parts.path.startswith("/")
+        else:
+            absolute = parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:  # such as the unclosed "[" of an IPv6 host
+        absolute = False
+    if not absolute:
         raise PublishError(f"--base-url must be an http://, https:// or file:// URL of the "
                            f"folder (got {base_url!r})")
-    if parts.query or parts.fragment or "?" in base_url or "#" in base_url:
+    if "?" in base_url or "#" in base_url:
         raise PublishError(f"--base-url must be the folder's URL, without ?query or #fragment "
                            f"(got {base_url!r})")
     if not _URL_CHARACTERS.fullmatch(base_url):

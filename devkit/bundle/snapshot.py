@@ -25,12 +25,14 @@ from devkit.bundle.refstate import (
     existing_objects,
     read_ref_state,
 )
+from devkit.bundle.signing import ManifestSigner, SigningError
 from devkit.bundle.store import (
     BundleStore,
     Link,
     Selection,
     StoreError,
     bundle_name,
+    check_filter,
     manifest_name,
 )
 from devkit.errors import DevkitError
@@ -43,7 +45,8 @@ from devkit.filesafety import (
 
 _CHUNK = 1 << 20
 # What may already be in a folder that `create` is pointed at: leftovers of an interrupted create.
-_CREATE_LEFTOVERS = re.compile(rf"\.lock|{re.escape(TEMP_PREFIX)}.*|link-\d{{4,}}\.bundle")
+_CREATE_LEFTOVERS = re.compile(
+    rf"\.lock|{re.escape(TEMP_PREFIX)}.*|link-\d{{4,}}\.bundle|link-\d{{4,}}\.json\.sig")
 
 
 class SourceError(DevkitError):
@@ -71,8 +74,15 @@ class PackWritten:
 
 
 def create_store(source: Path, store_path: Path, selection: Selection | None = None,
-                 progress: bool = False) -> SnapshotResult:
-    """Start a new store at `store_path` whose link 1 holds all of `source`."""
+                 progress: bool = False, filter_spec: str | None = None,
+                 signer: ManifestSigner | None = None) -> SnapshotResult:
+    """Start a new store at `store_path` whose link 1 holds all of `source`.
+
+    With `filter_spec` (one of `store.FILTERS`) every link of the store leaves out the objects
+    it names, as `git bundle create --filter` does. With `signer` its manifest is signed
+    (see `signing`), and every later link's must be too.
+    """
+    check_filter(filter_spec)
     selection = selection or Selection()
     repo = _open_source(source)
     store = BundleStore(store_path)
@@ -85,15 +95,19 @@ def create_store(source: Path, store_path: Path, selection: Selection | None = N
         sequences = store.sequences()
         if sequences:
             if list(sequences) == [1] and _same_state(store.link(1).state, state):
-                return SnapshotResult(store, None, compare(state, state), _warnings(repo))
+                if store.link(1).filter != filter_spec:
+                    raise StoreError(f"{store_path} already holds a bundle store with filter "
+                                     f"{store.link(1).filter or '(none)'}; choose a new folder")
+                return SnapshotResult(store, None, compare(state, state),
+                                      _warnings(repo, filter_spec))
             raise StoreError(f"{store_path} already holds a bundle store ({len(sequences)} "
                              f"links); use `devkit bundle update` to add to it")
         _check_folder_for_create(store)
         remove_stale_temporaries(store.path)
         changes = compare(RefState(), state)
         link = _write_link(repo, store, None, state, changes, str(uuid.uuid4()), selection,
-                           progress)
-        return SnapshotResult(store, link, changes, _warnings(repo))
+                           progress, filter_spec=filter_spec, signer=signer)
+        return SnapshotResult(store, link, changes, _warnings(repo, filter_spec))
 
 
 def _check_folder_for_create(store: BundleStore) -> None:
@@ -112,11 +126,14 @@ def _check_folder_for_create(store: BundleStore) -> None:
 
 
 def update_store(source: Path, store_path: Path, selection: Selection | None = None,
-                 progress: bool = False, force: bool = False) -> SnapshotResult:
+                 progress: bool = False, force: bool = False,
+                 signer: ManifestSigner | None = None) -> SnapshotResult:
     """Append the next link to the store; write nothing when the source has not changed.
 
     `selection` None keeps the namespaces the store already carries. `force` accepts a source
-    that shares no commit with the store (a history rewritten from its root commits).
+    that shares no commit with the store (a history rewritten from its root commits). The
+    link has the filter of the store's newest link: a chain keeps one filter. `signer` signs
+    its manifest; it is required when the newest link is signed (`require_signer`).
     """
     repo = _open_source(source)
     store = BundleStore(store_path)
@@ -135,10 +152,21 @@ def update_store(source: Path, store_path: Path, selection: Selection | None = N
         changes = compare(previous.state, state)
         if _same_state(previous.state, state):
             return SnapshotResult(store, None, changes)
+        require_signer(store, previous, signer, "update")
         remove_stale_temporaries(store.path)
         link = _write_link(repo, store, previous, state, changes, previous.identity, selection,
-                           progress, force)
+                           progress, force, previous.filter, signer)
         return SnapshotResult(store, link, changes)
+
+
+def require_signer(store: BundleStore, newest: Link, signer: ManifestSigner | None,
+                   command: str) -> None:
+    """Refuse to add an unsigned manifest to a chain whose newest link is signed: it would make
+    the chain partly unsigned, and `verify --allowed-signers` fail, without anyone noticing."""
+    if signer is None and store.signature_path(newest).exists():
+        raise SigningError(f"link {newest.sequence} of {store.path} is signed "
+                           f"({store.signature_path(newest).name}); pass --sign-key KEY so that "
+                           f"`{command}` signs what it writes too")
 
 
 def _same_state(old: RefState, new: RefState) -> bool:
@@ -153,19 +181,28 @@ def _open_source(source: Path) -> Repository:
     return repo
 
 
-def _warnings(repo: Repository) -> list[str]:
-    """What a bundle of `repo` will not carry, for the user to know."""
+def _warnings(repo: Repository, filter_spec: str | None = None) -> list[str]:
+    """What a bundle of `repo` will not carry, for the user to know.
+
+    Nothing here makes a partial clone fetch: a file of HEAD is read only if its blob is here.
+    """
     warnings = []
-    promisors = repo.git_text("config", "--get-regexp", r"^remote\..*\.promisor$",
-                              ok_codes=(0, 1))
-    if "true" in promisors.split() or repo.config_get("extensions.partialclone"):
+    promisors = repo.promisor_remotes()
+    # A partial clone lacks what its filter left out; a store with the same filter needs none of it.
+    if promisors and (filter_spec is None or set(promisors.values()) != {filter_spec}):
         warnings.append(f"{repo.path} is a partial clone: bundling fetches the objects it lacks "
                         f"from its promisor remote, and fails if that remote is unreachable")
-    attributes = repo.git("cat-file", "-p", "HEAD:.gitattributes", ok_codes=(0, 128)).stdout
+    attributes = b""
+    # `rev-list --missing=print` never fetches (cat-file would): exit 0 when the blob is here.
+    if repo.git("rev-list", "--objects", "--missing=print", "--no-walk", "HEAD:.gitattributes",
+                ok_codes=(0, 128)).returncode == 0:
+        attributes = repo.git("cat-file", "blob", "HEAD:.gitattributes",
+                              ok_codes=(0, 128)).stdout
     if b"filter=lfs" in attributes or (repo.git_dir / "lfs").is_dir():
         warnings.append(f"{repo.path} uses Git LFS: LFS file contents are not in git bundles; "
                         f"copy them with `git lfs fetch --all` and `git lfs push` separately")
-    if repo.git("cat-file", "-e", "HEAD:.gitmodules", ok_codes=(0, 128)).returncode == 0:
+    if repo.git("rev-parse", "-q", "--verify", "HEAD:.gitmodules",
+                ok_codes=(0, 1)).returncode == 0:
         warnings.append(f"{repo.path} has submodules: their repositories are not in the bundle; "
                         f"bundle each of them separately")
     return warnings
@@ -173,7 +210,8 @@ def _warnings(repo: Repository) -> list[str]:
 
 def _write_link(repo: Repository, store: BundleStore, previous: Link | None, state: RefState,
                 changes: RefChanges, identity: str, selection: Selection, progress: bool,
-                force: bool = False) -> Link:
+                force: bool = False, filter_spec: str | None = None,
+                signer: ManifestSigner | None = None) -> Link:
     """Write the bundle for `state` (relative to `previous`), then the manifest that shows it."""
     sequence = previous.sequence + 1 if previous else 1
     old_values: set[str] = set(previous.state.refs.values()) if previous else set()
@@ -198,7 +236,7 @@ def _write_link(repo: Repository, store: BundleStore, previous: Link | None, sta
     header_names = changes.added.keys() | changes.moved.keys()
     bundle_path = store.path / bundle_name(sequence)
     written = write_state_bundle(repo, bundle_path, state, header_names, prerequisites, known,
-                                 progress)
+                                 progress, filter_spec)
     link = Link(
         identity=identity,
         sequence=sequence,
@@ -214,18 +252,22 @@ def _write_link(repo: Repository, store: BundleStore, previous: Link | None, sta
         selection=selection,
         previous_manifest_sha256=previous.manifest_sha256 if previous else None,
         roots=roots,
+        filter=filter_spec,
     )
     crash_point(f"before manifest {manifest_name(sequence)}")
-    store.write_manifest(link)
+    store.write_manifest(link, signer)
     return link
 
 
 def write_state_bundle(repo: Repository, path: Path, state: RefState, header_names: Iterable[str],
-                       prerequisites: list[str], known: set[str], progress: bool) -> PackWritten:
+                       prerequisites: list[str], known: set[str], progress: bool,
+                       filter_spec: str | None = None) -> PackWritten:
     """Write (atomically) a bundle of `state` for a repository that has the objects `known`.
 
     Its header names HEAD and the refs in `header_names`; its pack holds every object the
-    state reaches that `known` does not, as a thin pack against `known`.
+    state reaches that `known` does not, as a thin pack against `known`, less what
+    `filter_spec` leaves out (the header then says `@filter=`). A filtered pack is written
+    without ever reading the objects the filter leaves out, so `repo` may lack them.
     """
     header_refs = [(oid, name) for name, oid in sorted(state.refs.items())
                    if name in header_names]
@@ -233,9 +275,10 @@ def write_state_bundle(repo: Repository, path: Path, state: RefState, header_nam
     if head_oid:
         header_refs.insert(0, (head_oid, "HEAD"))
     wanted = set(state.refs.values()) | ({head_oid} if head_oid else set())
-    header = header_bytes(prerequisites, header_refs, repo.object_format)
+    header = header_bytes(prerequisites, header_refs, repo.object_format, filter_spec)
     return write_atomically(path, lambda stream: _write_bundle(
-        repo, stream, header, sorted(wanted - known), sorted(known), repo.object_format, progress))
+        repo, stream, header, sorted(wanted - known), sorted(known), repo.object_format, progress,
+        filter_spec))
 
 
 def root_commits(repo: Repository, state: RefState) -> list[str]:
@@ -246,8 +289,10 @@ def root_commits(repo: Repository, state: RefState) -> list[str]:
 
 
 def _write_bundle(repo: Repository, stream: BinaryIO, header: bytes, include: list[str],
-                  exclude: list[str], object_format: str, progress: bool) -> PackWritten:
-    """Write `header` and a pack of what `include` reaches and `exclude` does not to `stream`."""
+                  exclude: list[str], object_format: str, progress: bool,
+                  filter_spec: str | None = None) -> PackWritten:
+    """Write `header` and a pack of what `include` reaches and `exclude` does not to `stream`
+    (less what `filter_spec` leaves out)."""
     file_hash = hashlib.sha256(header)
     stream.write(header)
     revisions = "".join([f"{oid}\n" for oid in include] + [f"^{oid}\n" for oid in exclude])
@@ -255,6 +300,8 @@ def _write_bundle(repo: Repository, stream: BinaryIO, header: bytes, include: li
             "--progress" if progress else "-q"]
     if exclude:
         args.append("--thin")
+    if filter_spec:
+        args.append(f"--filter={filter_spec}")
     checksum_length = HASH_LENGTHS[object_format]
     size = len(header)
     pack_start = b""

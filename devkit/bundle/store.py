@@ -16,6 +16,7 @@ from pathlib import Path
 from devkit.bundle.bundlefile import HASH_LENGTHS
 from devkit.bundle.refname import is_store_refname
 from devkit.bundle.refstate import Head, RefState
+from devkit.bundle.signing import ManifestSigner, signature_name
 from devkit.errors import DevkitError
 from devkit.filesafety import exclusive_lock, write_atomically
 
@@ -28,6 +29,20 @@ _BUNDLE_FILE_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*\.bundle")
 
 class StoreError(DevkitError):
     """The store is missing, malformed, incomplete, or of an unknown format version."""
+
+
+# The object filters a store's bundles may be written with (`create --filter`). blob:limit=<n>
+# is not one: `pack-objects --thin` may send a small blob as a delta against an old blob the
+# filter left out, which the receiver lacks; tree:<n> would leave receivers fetching every tree.
+FILTERS = ("blob:none",)
+
+
+def check_filter(filter_spec: str | None) -> str | None:
+    """`filter_spec` if a store can be written with it (None: no filter), else StoreError."""
+    if filter_spec is not None and filter_spec not in FILTERS:
+        raise StoreError(f"unsupported filter {filter_spec!r}: a store's bundles can be filtered "
+                         f"only with {', '.join(FILTERS)} (no file contents, for partial clones)")
+    return filter_spec
 
 
 @dataclass(frozen=True)
@@ -60,6 +75,7 @@ class Link:
     # next link names as its previous one.
     replaces_manifest_sha256: str | None = None
     manifest_sha256: str = ""  # the SHA-256 of the manifest file itself, filled in on load
+    filter: str | None = None  # the bundle's object filter (`@filter=`), None: complete packs
 
     @property
     def compacted(self) -> bool:
@@ -100,6 +116,7 @@ def manifest_bytes(link: Link) -> bytes:
             "pack_checksum": link.pack_checksum,
             "objects": link.object_count,
             "object_format": link.object_format,
+            **({"filter": link.filter} if link.filter else {}),
         },
         "prerequisites": link.prerequisites,
         "roots": link.roots,
@@ -157,6 +174,10 @@ def parse_manifest(data: bytes, where: str) -> Link:
         if not isinstance(sequence, int) or sequence < 1:
             raise bad(f"invalid sequence number {sequence!r}")
         previous = document["previous_manifest_sha256"]
+        filter_spec = bundle.get("filter")
+        if filter_spec is not None and filter_spec not in FILTERS:
+            raise bad(f"unsupported filter {filter_spec!r} (this devkit writes and applies "
+                      f"{', '.join(FILTERS)})")
         if not _BUNDLE_FILE_NAME.fullmatch(str(bundle["file"])):
             raise bad(f"invalid bundle file name {bundle['file']!r}")
         return Link(
@@ -178,6 +199,7 @@ def parse_manifest(data: bytes, where: str) -> Link:
             replaces_manifest_sha256=_optional_sha256(document.get("replaces_manifest_sha256"),
                                                       bad),
             manifest_sha256=hashlib.sha256(data).hexdigest(),
+            filter=filter_spec,
         )
     except (KeyError, TypeError, AttributeError, ValueError) as error:
         raise bad(f"manifest is missing or has a malformed field ({error})") from None
@@ -197,6 +219,9 @@ def why_not_following(previous: Link, link: Link) -> str | None:
     if not link.follows(previous):
         return (f"does not follow link {previous.sequence}: the recorded hash of its manifest "
                 f"differs (altered or replaced)")
+    if link.filter != previous.filter:
+        return (f"has filter {link.filter or '(none)'} but link {previous.sequence} has "
+                f"{previous.filter or '(none)'}: all links of a chain have the same filter")
     missing = set(link.prerequisites) - previous.state.commit_tips()
     if missing:
         return (f"prerequisite {min(missing)} is not a commit of link {previous.sequence}'s "
@@ -324,9 +349,25 @@ class BundleStore:
     def bundle_path(self, link: Link) -> Path:
         return self.path / link.bundle_file
 
-    def write_manifest(self, link: Link) -> None:
-        """Write the manifest that makes `link` visible (its bundle must be in place)."""
+    def signature_path(self, link: Link) -> Path:
+        """Where `link`'s manifest signature is (`link-0003.json.sig`), if it is signed."""
+        return self.path / signature_name(link.manifest_file)
+
+    def write_manifest(self, link: Link, signer: ManifestSigner | None = None) -> None:
+        """Write the manifest that makes `link` visible (its bundle must be in place).
+
+        With `signer`, its signature of the manifest's bytes is written first, so that a
+        visible manifest of a signed link always has its signature; a `.sig` without its
+        manifest is a leftover of an interrupted write, replaced by the next one. Without a
+        signer, such a leftover is removed first, so no stale signature sits beside the new
+        manifest.
+        """
         data = manifest_bytes(link)
+        if signer is not None:
+            signature = signer.sign(data)
+            write_atomically(self.signature_path(link), lambda stream: stream.write(signature))
+        else:
+            self.signature_path(link).unlink(missing_ok=True)
         write_atomically(self.path / link.manifest_file, lambda stream: stream.write(data))
         self._read.pop(link.sequence, None)  # a base replaces the link read before
 

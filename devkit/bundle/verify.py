@@ -2,7 +2,9 @@
 
 Nothing here needs a repository: the files are checked against the git bundle format and against
 their manifests, and the chain against itself. With a target repository, the prerequisites of
-the first link it lacks must be present there.
+the first link it lacks must be present there, and a filtered store's target must be a partial
+clone. With an allowed-signers file, every manifest must carry a valid signature by one of its
+keys (`signing`); a bundle altered after signing no longer matches its signed manifest.
 """
 
 import re
@@ -14,6 +16,7 @@ from devkit.bundle.bundlefile import BundleFormatError, BundleScan, scan_bundle
 from devkit.bundle.bundlelist import LIST_FILE, check_bundle_list
 from devkit.bundle.gitrepo import Repository, open_repository
 from devkit.bundle.refstate import existing_objects
+from devkit.bundle.signing import AllowedSigners, SignatureError
 from devkit.bundle.store import (
     BundleStore,
     Link,
@@ -37,6 +40,7 @@ class VerifyReport:
     checked: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     bytes_checked: int = 0
+    signers: dict[str, str] = field(default_factory=dict)  # manifest path: principal who signed
 
     @property
     def ok(self) -> bool:
@@ -50,34 +54,44 @@ Progress = Callable[[int, int], None]  # (bytes done, bytes in all)
 _LINK_BUNDLE = re.compile(r"link-(\d{4,})(?:-base)?\.bundle")
 
 
-def verify_path(path: Path, target: Path | None = None,
-                progress: Progress | None = None) -> VerifyReport:
-    """Check a store folder or one bundle file; with `target`, that it can be applied there."""
+def verify_path(path: Path, target: Path | None = None, progress: Progress | None = None,
+                allowed_signers: Path | None = None) -> VerifyReport:
+    """Check a store folder or one bundle file; with `target`, that it can be applied there;
+    with `allowed_signers`, that every manifest is signed by one of them."""
     path = Path(path)
+    signers = AllowedSigners(allowed_signers) if allowed_signers is not None else None
     if path.is_dir():
-        return verify_store(BundleStore(path), target, progress)
+        return verify_store(BundleStore(path), target, progress, signers)
     if not path.exists():
         raise StoreError(f"{path} does not exist")
     repo = open_repository(target) if target is not None else None
     report = VerifyReport()
     scan = _scan(path, report, _byte_progress(progress, 0, _size(path)))
     if scan:
-        _check_against_own_manifest(path, scan, report)
+        _check_against_own_manifest(path, scan, report, signers)
     if scan and repo is not None:
         _check_present(repo, scan.header.prerequisites, path, report)
     return report
 
 
-def _check_against_own_manifest(path: Path, scan: BundleScan, report: VerifyReport) -> None:
-    """A bundle file that is a link of a store is checked against that link's manifest too."""
+def _check_against_own_manifest(path: Path, scan: BundleScan, report: VerifyReport,
+                                signers: AllowedSigners | None) -> None:
+    """A bundle file that is a link of a store is checked against that link's manifest too (and
+    with `signers`, the manifest's signature)."""
     match = _LINK_BUNDLE.fullmatch(path.name)
     store = BundleStore(path.parent)
+    unsigned = "no manifest of a store describes it, so no signature covers it"
     if not match or int(match.group(1)) not in store.manifest_paths():
+        if signers is not None:
+            report.fail(path, unsigned)
         return
     try:
         link = store.link(int(match.group(1)))
         if link.bundle_file != path.name:
+            if signers is not None:
+                report.fail(path, f"{unsigned} (superseded by a compaction)")
             return  # superseded by a compaction: no manifest describes it any more
+        _check_signature(store, link, signers, report)
         first = link.compacted or link.sequence == 1
         previous = None if first else store.link(link.sequence - 1)
     except StoreError as error:
@@ -86,8 +100,22 @@ def _check_against_own_manifest(path: Path, scan: BundleScan, report: VerifyRepo
     _check_against_manifest(path, scan, link, previous, report)
 
 
+def _check_signature(store: BundleStore, link: Link, signers: AllowedSigners | None,
+                     report: VerifyReport) -> None:
+    """With `signers`, `link`'s manifest must carry a valid signature by one of them."""
+    if signers is None:
+        return
+    manifest = store.path / link.manifest_file
+    try:
+        report.signers[str(manifest)] = signers.check(manifest, link.manifest_sha256)
+    except SignatureError as error:
+        report.fail(error.path, error.reason)
+
+
 def verify_store(store: BundleStore, target: Path | None = None,
-                 progress: Progress | None = None) -> VerifyReport:
+                 progress: Progress | None = None,
+                 signers: AllowedSigners | None = None) -> VerifyReport:
+    """Check every link of the store; with `signers`, every manifest's signature too."""
     if not store.exists():
         raise StoreError(f"{store.path} is not a bundle store (no such folder)")
     repo = open_repository(target) if target is not None else None
@@ -101,6 +129,8 @@ def verify_store(store: BundleStore, target: Path | None = None,
     if not links and not report.problems:
         report.fail(store.path, "no links (no link-NNNN.json manifests)")
     _check_chain(store, links, report)
+    for link in links:
+        _check_signature(store, link, signers, report)
 
     total = sum(_size(store.bundle_path(link)) for link in links)
     done = 0
@@ -118,6 +148,9 @@ def verify_store(store: BundleStore, target: Path | None = None,
         needed = [link for link in links if link.sequence > applied]
         if needed:
             _check_present(repo, needed[0].prerequisites, store.bundle_path(needed[0]), report)
+        if needed and links[-1].filter and not repo.promisor_remotes():
+            report.fail(store.path, f"the store is filtered ({links[-1].filter}) and "
+                                    f"{repo.path} is not a partial clone: apply would refuse it")
     for message in check_bundle_list(store.path, links):  # a list `publish` wrote here
         report.fail(store.path / LIST_FILE, message)
     return report
@@ -197,6 +230,7 @@ def _check_against_manifest(path: Path, scan: BundleScan, link: Link, previous: 
         "pack checksum": (scan.pack_checksum, link.pack_checksum),
         "object count": (scan.object_count, link.object_count),
         "object format": (scan.header.object_format, link.object_format),
+        "filter": (scan.header.filter or "(none)", link.filter or "(none)"),
     }
     for what, (actual, recorded) in expected.items():
         if actual != recorded:

@@ -73,6 +73,7 @@ PURPOSES = {
     "apply": "newest state",
     "list": "chain",
     "heads": "refs in one bundle",
+    "compact": "self-contained base",
 }
 
 
