@@ -96,7 +96,7 @@ def apply_store(store_path: Path, target_path: Path, dry_run: bool = False,
     target_path = Path(target_path)
     missing = target_missing(target_path)
     if missing:
-        _refuse_unfit_target(store, newest, None, target_path)
+        refuse_unfit_target(store, newest, None, target_path)
         plan = plan_apply(store, newest, None, target_path, force, created=True)
         _check_signatures(store, [plan.base, *plan.links], signers, newest)
         pack_offsets = _check_bundles(store, plan)  # before anything is created
@@ -108,7 +108,7 @@ def apply_store(store_path: Path, target_path: Path, dry_run: bool = False,
         if repo.linked_worktree:
             raise ApplyRefused(f"{target_path} is a linked worktree; apply into the repository "
                                f"itself ({repo.common_dir})")
-        _refuse_unfit_target(store, newest, repo, target_path)  # before the lock file appears
+        refuse_unfit_target(store, newest, repo, target_path)  # before the lock file appears
     with exclusive_lock(repo.common_dir / LOCK_FILE, f"target {target_path}",
                         f"devkit bundle apply {store_path}"):
         if not missing:
@@ -147,7 +147,7 @@ def target_missing(path: Path) -> bool:
     return not path.exists() or (path.is_dir() and not any(path.iterdir()))
 
 
-def _refuse_unfit_target(store: BundleStore, newest: Link, repo: Repository | None,
+def refuse_unfit_target(store: BundleStore, newest: Link, repo: Repository | None,
                          target_path: Path) -> None:
     """A filtered store's bundles lack objects (blob:none: every file's contents), which only a
     partial clone may lack: it fetches them from its promisor remote when they are needed. So

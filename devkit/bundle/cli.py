@@ -13,6 +13,7 @@ import click
 
 from devkit.bundle.apply import ApplyPlan, apply_store
 from devkit.bundle.bundlefile import read_header_file
+from devkit.bundle.bundlelist import LIST_FILE
 from devkit.bundle.refstate import RefChanges, RefState, compare
 from devkit.bundle.signing import ManifestSigner, open_signer
 from devkit.bundle.snapshot import SnapshotResult, create_store, update_store
@@ -97,6 +98,7 @@ def _report_snapshot(result: SnapshotResult, source: Path, as_json: bool, quiet:
             "written": link is not None,
             "link": _link_json(result.store, link) if link else None,
             "changes": _changes_json(result.changes),
+            "republished": result.republished,
         }, indent=2))
     elif quiet:
         return
@@ -107,6 +109,12 @@ def _report_snapshot(result: SnapshotResult, source: Path, as_json: bool, quiet:
         click.echo(f"link {link.sequence} written: {result.store.bundle_path(link)} "
                    f"({_size(link.size)}, {link.object_count} objects{filtered}; refs "
                    f"{result.changes.summary()}; HEAD {link.state.head.describe()})")
+        _report_republished(result.store, result.republished)
+
+
+def _report_republished(store: BundleStore, republished: bool) -> None:
+    if republished:
+        click.echo(f"{store.path / LIST_FILE} rewritten for the new chain")
 
 
 @bundle.command()
@@ -204,6 +212,7 @@ def compact(store: Path, keep: int, sign_key: Path | None, as_json: bool, quiet:
             "before": list(result.before), "after": list(result.after),
             "base": _link_json(result.store, base) if base else None,
             "removed": result.removed, "freed": result.freed,
+            "republished": result.republished,
         }, indent=2))
         return
     if quiet:
@@ -218,6 +227,7 @@ def compact(store: Path, keep: int, sign_key: Path | None, as_json: bool, quiet:
         click.echo(f"the chain is now {_span(result.after)}")
     if result.removed:
         click.echo(f"removed {len(result.removed)} superseded file(s), {_size(result.freed)}")
+    _report_republished(result.store, result.republished)
 
 
 class _ByteProgress:
@@ -488,10 +498,12 @@ def status_command(store: Path, target: Path, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps({**_plan_json(status.plan, True), "exists": status.exists,
                                "applied": status.applied, "newest": status.newest,
-                               "behind": status.behind, "refused": status.refused}, indent=2))
+                               "behind": status.behind, "refused": status.refused,
+                               "blocked": status.blocked}, indent=2))
         return
     if not status.exists:
-        click.echo(f"{target} does not exist: apply would create it from links 1..{status.newest}")
+        click.echo(f"{target} does not exist: apply would create it from "
+                   f"{_span(range(status.plan.links[0].sequence, status.newest + 1))}")
     elif status.up_to_date:
         click.echo(f"{target} is up to date (link {status.newest})")
         return
@@ -500,6 +512,9 @@ def status_command(store: Path, target: Path, as_json: bool) -> None:
                    f"{status.behind} link(s) behind")
     else:
         click.echo(f"{target} has applied none of this store's links (it has {status.newest})")
+    if status.blocked:
+        click.echo(f"apply would refuse: {status.blocked}")
+        return
     if status.refused:
         click.echo(f"apply would refuse: {status.refused}")
     for line in _plan_lines(status.plan, "would " if not status.refused else "--force would "):

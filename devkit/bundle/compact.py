@@ -16,8 +16,9 @@ The order of work makes a kill at any point harmless and a rerun complete it:
    repository, that the history of every ref is complete without anything else;
 5. write `link-BBBB-base.json` (with `--sign-key`, its signature `link-BBBB-base.json.sig`
    first): from this rename on, the chain starts at B;
-6. remove what the new base supersedes: the older manifests, `link-BBBB.json`, and every bundle
-   no manifest of the chain names.
+6. rewrite the bundle list if `publish` left one in the store folder, then remove what the new
+   base supersedes: the older manifests, `link-BBBB.json`, and every bundle no manifest of the
+   chain names.
 
 Until 5 the old chain is the store; after it, the files of 6 are leftovers that every reader
 ignores and the next `compact` removes. Scratch repositories are `.tmp-` folders, removed by the
@@ -25,7 +26,6 @@ next command that writes to the store.
 """
 
 import os
-import re
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -35,15 +35,13 @@ from pathlib import Path
 
 from devkit.bundle.apply import take_objects
 from devkit.bundle.gitrepo import Repository, init_bare_repository
+from devkit.bundle.publish import refresh_published_list
 from devkit.bundle.signing import ManifestSigner
 from devkit.bundle.snapshot import require_signer, write_state_bundle
-from devkit.bundle.store import BundleStore, Link, StoreError, bundle_name
+from devkit.bundle.store import BundleStore, Link, StoreError, bundle_name, remove_superseded
 from devkit.bundle.verify import check_link_file
 from devkit.errors import DevkitError
 from devkit.filesafety import TEMP_PREFIX, crash_point, remove_stale_temporaries
-
-# Files a store keeps for its links; the ones no link of the chain names are superseded.
-_LINK_FILE = re.compile(r"link-\d{4,}(-base)?\.(json|json\.sig|bundle)")
 
 
 @dataclass(frozen=True)
@@ -57,6 +55,7 @@ class CompactResult:
     after: range
     removed: list[str]
     freed: int
+    republished: bool  # whether the bundle list `publish` left in the store was rewritten
 
 
 def compact_store(store_path: Path, keep: int, progress: bool = False,
@@ -85,8 +84,11 @@ def compact_store(store_path: Path, keep: int, progress: bool = False,
             pack_offsets = {link.sequence: check_link_file(store, link, previous).header.pack_offset
                             for previous, link in pairwise([None, *links])}
             base = _write_base(store, folded, pack_offsets, progress, signer)
-        removed, freed = _remove_superseded(store)
-        return CompactResult(store, base, before, store.sequences(), removed, freed)
+        republished = refresh_published_list(store)
+        removed = remove_superseded(store.path, store.links())
+        return CompactResult(store, base, before, store.sequences(),
+                             [name for name, _ in removed], sum(size for _, size in removed),
+                             republished)
 
 
 def _write_base(store: BundleStore, folded: list[Link], pack_offsets: dict[int, int],
@@ -138,22 +140,3 @@ def _scratch_repository(store: BundleStore, purpose: str,
         yield init_bare_repository(path, object_format)
     finally:
         shutil.rmtree(path, ignore_errors=True)
-
-
-def _remove_superseded(store: BundleStore) -> tuple[list[str], int]:
-    """Remove the link files that no link of the chain names; their names and total size.
-
-    Manifests go first, so that a kill midway leaves no manifest whose bundle is gone.
-    """
-    chain = store.links()
-    kept = {name for link in chain for name in
-            (link.manifest_file, link.manifest_file + ".sig", link.bundle_file)}
-    superseded = sorted((entry for entry in store.path.iterdir()
-                         if _LINK_FILE.fullmatch(entry.name) and entry.name not in kept),
-                        key=lambda entry: (entry.suffix == ".bundle", entry.name))
-    freed = 0
-    for entry in superseded:
-        freed += entry.stat().st_size
-        entry.unlink()
-        crash_point(f"after removing {entry.name}")
-    return [entry.name for entry in superseded], freed

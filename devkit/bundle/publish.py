@@ -24,8 +24,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from devkit.bundle.bundlelist import LIST_FILE, bundle_list_bytes
-from devkit.bundle.store import LOCK_FILE, BundleStore, Link, StoreError, parse_manifest
+from devkit.bundle.bundlelist import LIST_FILE, bundle_list_bytes, read_bundle_list
+from devkit.bundle.store import (
+    LOCK_FILE,
+    BundleStore,
+    Link,
+    StoreError,
+    link_files,
+    parse_manifest,
+    remove_superseded,
+)
 from devkit.bundle.verify import verify_store
 from devkit.errors import DevkitError
 from devkit.filesafety import (
@@ -35,8 +43,6 @@ from devkit.filesafety import (
     write_atomically,
 )
 
-# The files a store keeps for its links (as `compact` names them).
-_LINK_FILE = re.compile(r"link-\d{4,}(-base)?\.(json|json\.sig|bundle)")
 # What a URL may hold unquoted in a bundle list's value (no space, quote, backslash, ';' or '#').
 _URL_CHARACTERS = re.compile(r"[A-Za-z0-9._~:/@!$&'()*+,=%\[\]-]+")
 
@@ -112,8 +118,26 @@ def publish_store(store_path: Path, base_url: str, out: Path | None = None) -> P
         remove_stale_temporaries(folder)
         copied = [name for link in links for name in _copy_link(store, link, folder)]
         written = _write_list(folder, links, url)
-        removed = _remove_superseded(folder, links)
+        removed = [name for name, _ in remove_superseded(folder, links)]
     return PublishResult(folder, url + LIST_FILE, links, written, copied, removed)
+
+
+def refresh_published_list(store: BundleStore) -> bool:
+    """Rewrite the list that `publish` left in the store folder for the chain as it is now, at
+    the URL it was published at; whether it changed. `update` and `compact` call it (with the
+    store's lock held), so a store folder served as it is stays published: `compact` before it
+    removes the files the old list names."""
+    path = store.path / LIST_FILE
+    if not path.is_file():
+        return False
+    try:
+        uris = [value for key, value in read_bundle_list(path).items()
+                if key.startswith("bundle.") and key.endswith(".uri") and value]
+    except ValueError:
+        return False  # not a list git reads: `verify` says so, `publish` rewrites it
+    if not uris:
+        return False
+    return _write_list(store.path, store.links(), uris[0].rpartition("/")[0] + "/")
 
 
 def _verified_chain(store: BundleStore) -> list[Link]:
@@ -154,8 +178,7 @@ def _check_output_folder(folder: Path, store: BundleStore, identity: str) -> Non
 
 def _copy_link(store: BundleStore, link: Link, folder: Path) -> list[str]:
     """Put the link's files into `folder`, the manifest last; the names of those written."""
-    names = [link.bundle_file, link.manifest_file + ".sig", link.manifest_file]
-    return [name for name in names
+    return [name for name in link_files(link)
             if (store.path / name).exists() and _place(store.path / name, folder / name)]
 
 
@@ -189,16 +212,3 @@ def _write_list(folder: Path, links: list[Link], url: str) -> bool:
         return False
     write_atomically(path, lambda stream: stream.write(data))
     return True
-
-
-def _remove_superseded(folder: Path, links: list[Link]) -> list[str]:
-    """Remove the link files in `folder` that no link of the chain names, manifests first (a
-    kill midway leaves no manifest whose bundle is gone); their names."""
-    kept = {name for link in links for name in
-            (link.bundle_file, link.manifest_file, link.manifest_file + ".sig")}
-    superseded = sorted((entry for entry in folder.iterdir()
-                         if _LINK_FILE.fullmatch(entry.name) and entry.name not in kept),
-                        key=lambda entry: (entry.suffix == ".bundle", entry.name))
-    for entry in superseded:
-        entry.unlink()
-    return [entry.name for entry in superseded]

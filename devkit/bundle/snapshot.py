@@ -18,6 +18,7 @@ from typing import BinaryIO
 
 from devkit.bundle.bundlefile import HASH_LENGTHS, PACK_HEADER_LENGTH, header_bytes
 from devkit.bundle.gitrepo import Repository, open_repository
+from devkit.bundle.publish import refresh_published_list
 from devkit.bundle.refstate import (
     RefChanges,
     RefState,
@@ -61,6 +62,7 @@ class SnapshotResult:
     link: Link | None
     changes: RefChanges
     warnings: list[str] = field(default_factory=list)
+    republished: bool = False  # whether the bundle list `publish` left in the store was rewritten
 
 
 @dataclass(frozen=True)
@@ -156,7 +158,8 @@ def update_store(source: Path, store_path: Path, selection: Selection | None = N
         remove_stale_temporaries(store.path)
         link = _write_link(repo, store, previous, state, changes, previous.identity, selection,
                            progress, force, previous.filter, signer)
-        return SnapshotResult(store, link, changes)
+        republished = refresh_published_list(store)
+        return SnapshotResult(store, link, changes, republished=republished)
 
 
 def require_signer(store: BundleStore, newest: Link, signer: ManifestSigner | None,

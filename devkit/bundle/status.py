@@ -13,10 +13,11 @@ from devkit.bundle.apply import (
     ApplyRefused,
     newest_link,
     plan_apply,
+    refuse_unfit_target,
     target_missing,
 )
-from devkit.bundle.gitrepo import open_repository
-from devkit.bundle.store import BundleStore
+from devkit.bundle.gitrepo import Repository, open_repository
+from devkit.bundle.store import BundleStore, Link
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,8 @@ class TargetStatus:
 
     `applied` is the last link of this store the target applied (0: none, or another store's);
     `plan` is what `apply` would do (with `--force` when `refused` says why a plain apply
-    would refuse).
+    would refuse). `blocked` says why apply would refuse even with `--force` (a filtered store
+    and a target that is not a partial clone).
     """
 
     target: Path
@@ -34,6 +36,7 @@ class TargetStatus:
     newest: int
     plan: ApplyPlan
     refused: str | None
+    blocked: str | None = None
 
     @property
     def behind(self) -> int:
@@ -42,7 +45,7 @@ class TargetStatus:
 
     @property
     def up_to_date(self) -> bool:
-        return self.refused is None and self.plan.up_to_date
+        return self.refused is None and self.blocked is None and self.plan.up_to_date
 
 
 def target_status(store_path: Path, target_path: Path) -> TargetStatus:
@@ -52,7 +55,8 @@ def target_status(store_path: Path, target_path: Path) -> TargetStatus:
     target_path = Path(target_path)
     if target_missing(target_path):
         plan = plan_apply(store, newest, None, target_path, force=False, created=True)
-        return TargetStatus(target_path, False, 0, newest.sequence, plan, None)
+        return TargetStatus(target_path, False, 0, newest.sequence, plan, None,
+                            _blocked(store, newest, None, target_path))
     repo = open_repository(target_path)
     refused = None
     try:
@@ -60,4 +64,14 @@ def target_status(store_path: Path, target_path: Path) -> TargetStatus:
     except ApplyRefused as error:
         refused = str(error)
         plan = plan_apply(store, newest, repo, target_path, force=True, created=False)
-    return TargetStatus(target_path, True, plan.applied, newest.sequence, plan, refused)
+    return TargetStatus(target_path, True, plan.applied, newest.sequence, plan, refused,
+                        _blocked(store, newest, repo, target_path))
+
+
+def _blocked(store: BundleStore, newest: Link, repo: Repository | None,
+             target_path: Path) -> str | None:
+    try:
+        refuse_unfit_target(store, newest, repo, target_path)
+    except ApplyRefused as error:
+        return str(error)
+    return None

@@ -18,12 +18,14 @@ from devkit.bundle.refname import is_store_refname
 from devkit.bundle.refstate import Head, RefState
 from devkit.bundle.signing import ManifestSigner, signature_name
 from devkit.errors import DevkitError
-from devkit.filesafety import exclusive_lock, write_atomically
+from devkit.filesafety import crash_point, exclusive_lock, write_atomically
 
 FORMAT_NAME = "devkit-bundle-store"
 FORMAT_VERSION = 1
 LOCK_FILE = ".lock"
 _MANIFEST_NAME = re.compile(r"link-(\d{4,})(-base)?\.json")
+# The files a store keeps for its links.
+_LINK_FILE = re.compile(r"link-\d{4,}(-base)?\.(json|json\.sig|bundle)")
 _BUNDLE_FILE_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*\.bundle")
 
 
@@ -227,6 +229,30 @@ def why_not_following(previous: Link, link: Link) -> str | None:
         return (f"prerequisite {min(missing)} is not a commit of link {previous.sequence}'s "
                 f"ref state")
     return None
+
+
+def link_files(link: Link) -> list[str]:
+    """The names of a link's files in a store folder, in the order they are written: its bundle,
+    its manifest's signature (when signed), its manifest."""
+    return [link.bundle_file, signature_name(link.manifest_file), link.manifest_file]
+
+
+def remove_superseded(folder: Path, links: list[Link]) -> list[tuple[str, int]]:
+    """Remove the link files in `folder` that no link of `links` names (those `compact`
+    superseded, or an interrupted write left); their names and sizes.
+
+    Manifests and signatures go first, so a kill midway leaves no manifest whose bundle is gone.
+    """
+    kept = {name for link in links for name in link_files(link)}
+    superseded = sorted((entry for entry in folder.iterdir()
+                         if _LINK_FILE.fullmatch(entry.name) and entry.name not in kept),
+                        key=lambda entry: (entry.suffix == ".bundle", entry.name))
+    removed = []
+    for entry in superseded:
+        removed.append((entry.name, entry.stat().st_size))
+        entry.unlink()
+        crash_point(f"after removing {entry.name}")
+    return removed
 
 
 def _spans(sequences: list[int]) -> str:

@@ -35,7 +35,7 @@ def chain(tmp_path):
     second = src.commit("two")
     src.git("branch", "feature")
     invoke("update", "--repo", str(src.path), str(store))
-    return SimpleNamespace(store=store, mirror=mirror, first=first, second=second)
+    return SimpleNamespace(store=store, mirror=mirror, first=first, second=second, src=src)
 
 
 def test_status_of_a_target_behind_says_what_apply_would_do_and_changes_nothing(chain):
@@ -91,3 +91,32 @@ def test_status_of_an_empty_store_is_one_line(tmp_path):
                     exit_code=1)
     assert result.output.startswith("Error: ")
     assert len(result.output.splitlines()) == 1
+
+
+def test_status_after_a_compaction(chain, tmp_path):
+    """A new target starts at the base; a target whose link was folded away is still placed."""
+    store, mirror, src = chain.store, chain.mirror, chain.src
+    src.commit("three")
+    invoke("update", "--repo", str(src.path), str(store))
+    invoke("compact", str(store), "--keep", "2")
+    fresh = tmp_path / "fresh.git"
+    lines = invoke("status", str(store), "--repo", str(fresh)).output.splitlines()
+    assert lines[0] == f"{fresh} does not exist: apply would create it from links 2..3"
+    lines = invoke("status", str(store), "--repo", str(mirror)).output.splitlines()
+    assert lines[:2] == [f"{mirror} is at link 1 of 3: 2 link(s) behind",
+                         "would take in link(s) 2..3"]
+
+
+def test_status_of_a_filtered_store_and_a_target_that_is_not_a_partial_clone(chain, tmp_path):
+    """apply refuses such a target even with --force: status says so, and offers no plan."""
+    src, plain = chain.src, tmp_path / "plain.git"
+    filtered = tmp_path / "filtered"
+    invoke("create", "--repo", str(src.path), str(filtered), "--filter", "blob:none")
+    git(tmp_path, "init", "-q", "--bare", str(plain))
+    lines = invoke("status", str(filtered), "--repo", str(plain)).output.splitlines()
+    assert lines[0] == f"{plain} has applied none of this store's links (it has 1)"
+    assert lines[1].startswith("apply would refuse: ")
+    assert "not a partial clone" in lines[1]
+    assert len(lines) == 2
+    data = json.loads(invoke("status", str(filtered), "--repo", str(plain), "--json").output)
+    assert "not a partial clone" in data["blocked"]
