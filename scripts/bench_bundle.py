@@ -106,6 +106,15 @@ def copy_tree(source: Path, destination: Path) -> None:
     run(["cp", "-a", str(source), str(destination)])
 
 
+def remove(path: Path) -> Path:
+    """Delete the file or folder at `path`, if any; return `path`, free for a new one."""
+    if path.is_dir():
+        shutil.rmtree(path)
+    elif path.exists():
+        path.unlink()
+    return path
+
+
 def tree_size(path: Path, suffix: str = "") -> int:
     return sum(p.stat().st_size for p in path.rglob(f"*{suffix}") if p.is_file())
 
@@ -359,12 +368,7 @@ class Bench:
         self.api: dict[str, float] = {}
 
     def fresh(self, name: str) -> Path:
-        path = self.run_dir / name
-        if path.is_dir():
-            shutil.rmtree(path)
-        elif path.exists():
-            path.unlink()
-        return path
+        return remove(self.run_dir / name)
 
     @staticmethod
     def pair(attempt: int, mine: Callable[[], object], theirs: Callable[[], object]
