@@ -50,10 +50,14 @@ def write_atomically(path: Path, write: Callable[[BinaryIO], T]) -> T:
     """Call `write` on a temporary file beside `path`, fsync it, and rename it to `path`.
 
     Either the whole new file is at `path` afterwards, or (on any failure or crash) the old one.
+    The temporary file is made anew (O_EXCL, O_NOFOLLOW): in a shared folder, a file or symlink
+    planted at its name is removed, never written through.
     """
     temporary = path.with_name(f"{TEMP_PREFIX}{os.getpid()}-{path.name}")
     try:
-        with open(temporary, "wb") as stream:
+        temporary.unlink(missing_ok=True)  # a leftover of a killed run with the same pid
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+        with os.fdopen(fd, "wb") as stream:
             result = write(stream)
             stream.flush()
             crash_point(f"before fsync of {path.name}")

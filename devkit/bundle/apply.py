@@ -21,7 +21,6 @@ import os
 import shutil
 import subprocess
 from dataclasses import dataclass, field
-from itertools import pairwise
 from pathlib import Path
 
 from devkit.bundle.gitrepo import (
@@ -40,7 +39,7 @@ from devkit.bundle.target import (
     refs_digest,
     write_record,
 )
-from devkit.bundle.verify import check_link_file
+from devkit.bundle.verify import check_link_files
 from devkit.errors import DevkitError
 from devkit.filesafety import crash_point, exclusive_lock, fsync_directory
 
@@ -92,6 +91,7 @@ def apply_store(store_path: Path, target_path: Path, dry_run: bool = False,
     signers = AllowedSigners(allowed_signers) if allowed_signers is not None else None
     store = BundleStore(store_path)
     newest = newest_link(store, "nothing to apply")
+    store.check_strays(store.link(store.sequences()[0]))  # the chain is the store's own
     _check_signatures(store, [newest], signers)  # before anything it says is acted on
     target_path = Path(target_path)
     missing = target_missing(target_path)
@@ -99,7 +99,7 @@ def apply_store(store_path: Path, target_path: Path, dry_run: bool = False,
         refuse_unfit_target(store, newest, None, target_path)
         plan = plan_apply(store, newest, None, target_path, force, created=True)
         _check_signatures(store, [plan.base, *plan.links], signers, newest)
-        pack_offsets = _check_bundles(store, plan)  # before anything is created
+        pack_offsets = check_link_files(store, plan.links, plan.base)  # before anything is created
         if dry_run:
             return plan
         repo = _create_target(target_path, newest.object_format)
@@ -116,7 +116,7 @@ def apply_store(store_path: Path, target_path: Path, dry_run: bool = False,
             _check_signatures(store, [plan.base, *plan.links], signers, newest)
             if plan.up_to_date:
                 return plan
-            pack_offsets = _check_bundles(store, plan)
+            pack_offsets = check_link_files(store, plan.links, plan.base)
             if dry_run:
                 return plan
         for link in plan.links:
@@ -170,18 +170,12 @@ def _check_signatures(store: BundleStore, links: list[Link | None],
                       signers: AllowedSigners | None, checked: Link | None = None) -> None:
     """With `signers`, every manifest of `links` (but `checked`'s) must be validly signed by
     one of them (`SignatureError` otherwise). Their bundles are then covered by
-    `_check_bundles`: each must match the SHA-256 its signed manifest records."""
+    `check_link_files`: each must match the SHA-256 its signed manifest records."""
     if signers is None:
         return
     for link in links:
         if link is not None and (checked is None or link.sequence != checked.sequence):
             signers.check(store.path / link.manifest_file, link.manifest_sha256)
-
-
-def _check_bundles(store: BundleStore, plan: ApplyPlan) -> dict[int, int]:
-    """Check every bundle the plan needs against its manifest; where each one's pack starts."""
-    return {link.sequence: check_link_file(store, link, previous).header.pack_offset
-            for previous, link in pairwise([plan.base, *plan.links])}
 
 
 def _create_target(path: Path, object_format: str) -> Repository:
@@ -259,6 +253,10 @@ def plan_apply(store: BundleStore, newest: Link, repo: Repository | None, target
         if changed and not force:
             shown = ", ".join(changed[:3]) + (f" and {len(changed) - 3} more" if
                                               len(changed) > 3 else "")
+            if record.identity is None:  # no last apply: a repository made otherwise
+                raise ApplyRefused(f"{target_path} has refs this store does not hold ({shown}): "
+                                   f"it has applied none of this store's links; --force "
+                                   f"replaces them with the store's state")
             why = (f"; the store was compacted past link {applied}, the last applied here, so "
                    f"its refs cannot be checked" if compacted_past else "")
             raise ApplyRefused(f"refs of {target_path} changed since the last apply ({shown}"

@@ -39,13 +39,15 @@ here exactly what it means to git (quoting, comments, case of names).
 import re
 import subprocess
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from devkit.bundle.store import Link
+from devkit.bundle.store import Link, spans
 
 LIST_FILE = "bundle-list"
+_LINK_BUNDLE = re.compile(r"link-(\d{4,})(-base)?\.bundle")
 
 
 def bundle_id(link: Link) -> str:
@@ -81,23 +83,36 @@ def read_bundle_list(path: Path) -> dict[str, str | None]:
     return entries
 
 
-def check_bundle_list(folder: Path, links: Sequence[Link]) -> list[str]:
-    """What is wrong with the bundle list in `folder` for the chain `links` (oldest first): one
-    message per problem, none when the folder has no list or the list is sound.
+@dataclass
+class ListCheck:
+    """What `check_bundle_list` found: `problems` make the list wrong for git (a file missing or
+    unreadable, tokens not increasing, a malformed key); `stale` say it describes an older state
+    of the chain, which git can still use, and `publish` brings up to date."""
+
+    problems: list[str] = field(default_factory=list)
+    stale: list[str] = field(default_factory=list)
+
+
+def check_bundle_list(folder: Path, links: Sequence[Link]) -> ListCheck:
+    """What is wrong with the bundle list in `folder` for the chain `links` (oldest first):
+    nothing when the folder has no list or the list is sound and current.
 
     Checks the global keys, that every entry has a uri naming a readable file of the folder that
     is a link of the chain, the link's filter and a positive integer creationToken, that the
-    tokens increase along the chain, and that every link of the chain is listed (a list
-    published before the newest links lags behind).
+    tokens increase along the chain, and that every link of the chain is listed. A list that
+    names the files of links `compact` has folded away (still there after a compaction cut
+    short) or lacks the newest links (copied in by other means) is stale, not wrong.
     """
     path = Path(folder) / LIST_FILE
+    check = ListCheck()
     if not path.exists():
-        return []
+        return check
     try:
         entries = read_bundle_list(path)
     except ValueError as error:
-        return [f"not a bundle list git can read ({error})"]
-    problems = []
+        check.problems.append(f"not a bundle list git can read ({error})")
+        return check
+    problems = check.problems
     for key, expected in (("version", "1"), ("mode", "all"), ("heuristic", "creationToken")):
         value = entries.get(f"bundle.{key}")
         if value != expected:
@@ -113,9 +128,9 @@ def check_bundle_list(folder: Path, links: Sequence[Link]) -> list[str]:
         if token is None:
             problems.append(f"bundle.{name}.creationToken must be a positive integer (it is "
                             f"{entries.get(f'bundle.{name}.creationtoken')!r})")
-        link, problem = _entry_link(Path(folder), name, entries, by_file)
+        link, problem, stale = _entry_link(Path(folder), name, entries, by_file, links[0])
         if problem:
-            problems.append(problem)
+            (check.stale if stale else problems).append(problem)
         elif link.sequence in listed:
             problems.append(f"bundle.{name}.uri names {link.bundle_file}, which "
                             f"bundle.{listed[link.sequence][0]} names too")
@@ -130,35 +145,38 @@ def check_bundle_list(folder: Path, links: Sequence[Link]) -> list[str]:
                             f"has {newer}, after bundle.{before} with {older}")
     unlisted = [link.sequence for link in links if link.sequence not in listed]
     if unlisted:
-        contiguous = unlisted == list(range(unlisted[0], unlisted[-1] + 1))
-        span = (f"{unlisted[0]}..{unlisted[-1]}" if contiguous and len(unlisted) > 1
-                else ", ".join(map(str, unlisted)))
-        problems.append(f"link(s) {span} of the chain are not in the list (published before "
-                        f"they were written?); run `devkit bundle publish` again")
-    return problems
+        check.stale.append(f"link(s) {spans(unlisted)} of the chain are not in the list "
+                           f"(published before they were written?); run `devkit bundle "
+                           f"publish` again")
+    return check
 
 
 def _entry_link(folder: Path, name: str, entries: dict[str, str | None],
-                by_file: dict[str, Link]) -> tuple[Link | None, str | None]:
-    """The link of the chain that entry `name` lists, or what is wrong with the entry."""
+                by_file: dict[str, Link], base: Link) -> tuple[Link | None, str | None, bool]:
+    """The link of the chain that entry `name` lists, or what is wrong with the entry and
+    whether that only makes the list stale (it names a file of a link folded into `base`)."""
     uri = entries.get(f"bundle.{name}.uri")
     if not uri:
-        return None, f"bundle.{name} has no uri"
+        return None, f"bundle.{name} has no uri", False
     file_name = unquote(urlsplit(uri).path.rpartition("/")[2])
     where = f"bundle.{name}.uri {uri} names {file_name or 'no file'}"
     if not file_name or not (folder / file_name).exists():
-        return None, f"{where}, which is missing from {folder}"
+        return None, f"{where}, which is missing from {folder}", False
     if not _readable(folder / file_name):
-        return None, f"{where}, which cannot be read"
+        return None, f"{where}, which cannot be read", False
     link = by_file.get(file_name)
+    folded = _LINK_BUNDLE.fullmatch(file_name)
+    if link is None and folded and int(folded.group(1)) <= base.sequence:
+        return None, (f"{where}, which compact has folded into {base.bundle_file} (run "
+                      f"`devkit bundle compact` again to finish, or `devkit bundle publish`)"), True
     if link is None:
         return None, (f"{where}, which is not a link of the chain "
-                      f"(run `devkit bundle publish` again)")
+                      f"(run `devkit bundle publish` again)"), False
     listed_filter = entries.get(f"bundle.{name}.filter")
     if listed_filter != link.filter:
         return None, (f"bundle.{name}.filter is {listed_filter or 'missing'} but the bundle's "
-                      f"filter is {link.filter or 'none'}")
-    return link, None
+                      f"filter is {link.filter or 'none'}"), False
+    return link, None, False
 
 
 def _creation_token(value: str | None) -> int | None:

@@ -17,7 +17,7 @@ from devkit.bundle.bundlelist import LIST_FILE
 from devkit.bundle.refstate import RefChanges, RefState, compare
 from devkit.bundle.signing import ManifestSigner, open_signer
 from devkit.bundle.snapshot import SnapshotResult, create_store, update_store
-from devkit.bundle.store import BundleStore, Link, Selection
+from devkit.bundle.store import BundleStore, Link, Selection, spans
 from devkit.bundle.verify import VerifyReport, verify_path
 from devkit.errors import DevkitError
 
@@ -72,13 +72,16 @@ def bundle() -> None:
 
     A store is a folder of links: link 1 holds the whole repository, each later link what is
     new since the previous one, and every link's manifest records all refs and HEAD. Move the
-    folder (or the new files in it) by any means, check it with `verify`, and `apply` it.
+    folder (or the new files in it) by any means, check it with `verify`, and `apply` it;
+    `compact` keeps the chain short, `publish` serves it to `git clone --bundle-uri`.
 
     \b
       devkit bundle create --repo ~/src/project /media/usb/project
       devkit bundle update --repo ~/src/project /media/usb/project
       devkit bundle verify /media/usb/project
       devkit bundle apply /media/usb/project --repo ~/mirror/project.git
+      devkit bundle compact /media/usb/project --keep 5
+      devkit bundle publish /srv/www/project --base-url https://example.org/project
     """
 
 
@@ -180,19 +183,20 @@ def update(source: Path, store: Path, include_remotes: bool | None,
 
 def _span(sequences: range) -> str:
     """'link 4' or 'links 4..8'."""
-    if len(sequences) == 1:
-        return f"link {sequences[0]}"
-    return f"links {sequences[0]}..{sequences[-1]}"
+    return f"{'link' if len(sequences) == 1 else 'links'} {spans(sequences)}"
 
 
 @bundle.command()
 @click.argument("store", type=_path)
 @click.option("--keep", type=click.IntRange(min=1), default=5, show_default=True,
               help="The most links the chain may have afterwards (git's bundle server keeps 5).")
+@click.option("-n", "--dry-run", is_flag=True,
+              help="Check the store and say what would be folded and removed; change nothing.")
 @_sign_key_option
 @_json_option
 @_quiet_option
-def compact(store: Path, keep: int, sign_key: Path | None, as_json: bool, quiet: bool) -> None:
+def compact(store: Path, keep: int, dry_run: bool, sign_key: Path | None, as_json: bool,
+            quiet: bool) -> None:
     """Fold the oldest links of STORE into a new self-contained base link.
 
     Afterwards the chain has at most --keep links: a new base that holds the state of link
@@ -200,16 +204,18 @@ def compact(store: Path, keep: int, sign_key: Path | None, as_json: bool, quiet:
     so a target that applied any link can still apply the newer ones, and a new target needs
     only the base and what follows. The old files are removed only after the new base is
     verified; a compaction that is interrupted leaves a valid store and is finished by running
-    it again.
+    it again. A bundle list `publish` wrote into STORE is rewritten for the new chain.
     """
     from devkit.bundle.compact import compact_store
 
-    result = compact_store(store, keep, _show_progress(quiet, as_json), _signer(sign_key))
+    result = compact_store(store, keep, _show_progress(quiet, as_json), _signer(sign_key),
+                           dry_run)
     base = result.base
     if as_json:
         click.echo(json.dumps({
-            "store": str(result.store.path),
+            "store": str(result.store.path), "dry_run": result.dry_run,
             "before": list(result.before), "after": list(result.after),
+            "folded": list(result.folded),
             "base": _link_json(result.store, base) if base else None,
             "removed": result.removed, "freed": result.freed,
             "republished": result.republished,
@@ -217,16 +223,20 @@ def compact(store: Path, keep: int, sign_key: Path | None, as_json: bool, quiet:
         return
     if quiet:
         return
-    if base is None:
+    if not result.folded:
         click.echo(f"{store} has {len(result.before)} link(s), no more than {keep}: "
                    f"nothing to fold")
+    elif dry_run:
+        click.echo(f"{_span(result.folded)} would be folded into base link "
+                   f"{result.folded[-1]}; the chain would be {_span(result.after)}")
     else:
-        click.echo(f"{_span(range(result.before[0], base.sequence + 1))} folded into base link "
+        click.echo(f"{_span(result.folded)} folded into base link "
                    f"{base.sequence}: {result.store.bundle_path(base)} ({_size(base.size)}, "
                    f"{base.object_count} objects)")
         click.echo(f"the chain is now {_span(result.after)}")
     if result.removed:
-        click.echo(f"removed {len(result.removed)} superseded file(s), {_size(result.freed)}")
+        click.echo(f"{'would remove' if dry_run else 'removed'} {len(result.removed)} "
+                   f"superseded file(s), {_size(result.freed)}")
     _report_republished(result.store, result.republished)
 
 
@@ -278,11 +288,14 @@ def verify(path: Path, target: Path | None, allowed_signers: Path | None, as_jso
         click.echo(json.dumps({
             "ok": report.ok, "checked": report.checked, "bytes": report.bytes_checked,
             "problems": [{"path": p.path, "message": p.message} for p in report.problems],
+            "notes": [{"path": p.path, "message": p.message} for p in report.notes],
             "signed_by": report.signers if allowed_signers is not None else None,
         }, indent=2))
     else:
         for problem in report.problems:
             click.echo(f"FAILED {problem.path}: {problem.message}", err=True)
+        for note in [] if quiet else report.notes:
+            click.echo(f"note: {note.path}: {note.message}", err=True)
         if report.ok and not quiet:
             rate = report.bytes_checked / elapsed / 1e6 if elapsed > 0 else 0
             signed = (f"; {len(report.signers)} manifest(s) signed by "
@@ -347,6 +360,7 @@ def publish(store: Path, base_url: str, out: Path | None, as_json: bool, quiet: 
 def _link_json(store: BundleStore, link: Link, changes: RefChanges | None = None) -> dict:
     document = {
         "sequence": link.sequence,
+        "identity": link.identity,
         "file": str(store.bundle_path(link)),
         "size": link.size,
         "sha256": link.sha256,
@@ -432,9 +446,7 @@ def _plan_lines(plan: ApplyPlan, verb: str) -> list[str]:
     if plan.create_target:
         lines.append(f"{verb}create bare repository {plan.target}")
     if plan.links:
-        numbers = [link.sequence for link in plan.links]
-        span = f"{numbers[0]}" if len(numbers) == 1 else f"{numbers[0]}..{numbers[-1]}"
-        lines.append(f"{verb}take in link(s) {span}")
+        lines.append(f"{verb}take in link(s) {spans(link.sequence for link in plan.links)}")
     for update in plan.updates:
         lines.append(f"{verb}{update.action} {update.name} {update.new or update.old}")
     if plan.head_before != plan.head_after:
@@ -486,20 +498,25 @@ def apply_command(store: Path, target: Path, dry_run: bool, force: bool,
 @click.option("--repo", "target", type=_path, required=True,
               help="The repository to compare with the store.")
 @_json_option
-def status_command(store: Path, target: Path, as_json: bool) -> None:
+@_quiet_option
+def status_command(store: Path, target: Path, as_json: bool, quiet: bool) -> None:
     """How far the repository at --repo is behind STORE, and what `apply` would change.
 
     Reads the manifests and the repository's refs only (no bundle, no lock) and changes
-    nothing; `apply --dry-run` also checks the bundles it would read.
+    nothing; `apply --dry-run` also checks the bundles it would read. Exit status 0 whether
+    or not the repository is up to date or apply would refuse; 1 on an error.
     """
     from devkit.bundle.status import target_status
 
     status = target_status(store, target)
     if as_json:
         click.echo(json.dumps({**_plan_json(status.plan, True), "exists": status.exists,
+                               "up_to_date": status.up_to_date,
                                "applied": status.applied, "newest": status.newest,
                                "behind": status.behind, "refused": status.refused,
                                "blocked": status.blocked}, indent=2))
+        return
+    if quiet:
         return
     if not status.exists:
         click.echo(f"{target} does not exist: apply would create it from "

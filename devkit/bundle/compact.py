@@ -9,7 +9,9 @@ base. The links after B are untouched.
 
 The order of work makes a kill at any point harmless and a rerun complete it:
 
-1. check every link's bundle against its manifest;
+1. check every link's bundle against its manifest, and that every other manifest in the folder
+   is a leftover of this chain's own compaction (`BundleStore.strays`): files are removed only
+   on behalf of a chain that is whole and is the store's;
 2. take the objects of the links up to B into a scratch repository in the store folder;
 3. write the base bundle `link-BBBB-base.bundle` from it (atomically);
 4. verify the base: its file against its manifest-to-be, and, indexed into an empty scratch
@@ -30,7 +32,6 @@ import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from itertools import pairwise
 from pathlib import Path
 
 from devkit.bundle.apply import take_objects
@@ -38,32 +39,44 @@ from devkit.bundle.gitrepo import Repository, init_bare_repository
 from devkit.bundle.publish import refresh_published_list
 from devkit.bundle.signing import ManifestSigner
 from devkit.bundle.snapshot import require_signer, write_state_bundle
-from devkit.bundle.store import BundleStore, Link, StoreError, bundle_name, remove_superseded
-from devkit.bundle.verify import check_link_file
+from devkit.bundle.store import (
+    BundleStore,
+    Link,
+    StoreError,
+    bundle_name,
+    link_files,
+    remove_superseded,
+    superseded_files,
+)
+from devkit.bundle.verify import check_link_file, check_link_files
 from devkit.errors import DevkitError
 from devkit.filesafety import TEMP_PREFIX, crash_point, remove_stale_temporaries
 
 
 @dataclass(frozen=True)
 class CompactResult:
-    """What `compact` did: the new base (None when the chain was short enough already), the
-    chain before and after, and the superseded files it removed with their total size."""
+    """What `compact` did (or, with `dry_run`, would do): the links folded into the new base
+    (empty when the chain was short enough already) and that base, the chain before and after,
+    the superseded files removed and their total size, and whether the bundle list `publish`
+    left in the store was rewritten."""
 
     store: BundleStore
+    folded: range
     base: Link | None
     before: range
     after: range
     removed: list[str]
     freed: int
-    republished: bool  # whether the bundle list `publish` left in the store was rewritten
+    republished: bool
+    dry_run: bool = False
 
 
 def compact_store(store_path: Path, keep: int, progress: bool = False,
-                  signer: ManifestSigner | None = None) -> CompactResult:
+                  signer: ManifestSigner | None = None, dry_run: bool = False) -> CompactResult:
     """Fold the oldest links of the store into a new base so that at most `keep` remain.
 
     `signer` signs the base's manifest; it is required when the newest link, or the one the
-    base replaces, is signed.
+    base replaces, is signed. `dry_run` checks everything and says what would change.
     """
     if keep < 1:
         raise DevkitError(f"--keep must be at least 1 (got {keep})")
@@ -71,22 +84,29 @@ def compact_store(store_path: Path, keep: int, progress: bool = False,
     if not store.exists():
         raise StoreError(f"{store_path} is not a bundle store (no such folder)")
     with store.locked(f"devkit bundle compact --keep {keep}"):
-        remove_stale_temporaries(store.path)
         before = store.sequences()
         if not before:
             raise StoreError(f"{store_path} holds no links; nothing to compact")
         links = store.links()
-        base = None
-        if len(links) > keep:
-            folded = links[: len(links) - keep + 1]
-            for signed in (links[-1], folded[-1]):  # the base replaces a signed manifest
-                require_signer(store, signed, signer, "compact")
-            pack_offsets = {link.sequence: check_link_file(store, link, previous).header.pack_offset
-                            for previous, link in pairwise([None, *links])}
-            base = _write_base(store, folded, pack_offsets, progress, signer)
+        store.check_strays(links[0])  # nothing is removed on behalf of a chain that is not real
+        folded = links[: len(links) - keep + 1] if len(links) > keep else []
+        for signed in (links[-1], folded[-1]) if folded else ():  # the base replaces one
+            require_signer(store, signed, signer, "compact")
+        pack_offsets = check_link_files(store, links)  # every link, also when none is folded
+        span = range(folded[0].sequence, folded[-1].sequence + 1) if folded else range(0)
+        if dry_run:
+            after = range(folded[-1].sequence, before.stop) if folded else before
+            doomed = superseded_files(store.path, links) + [
+                store.path / name for link in folded for name in link_files(link)
+                if (store.path / name).exists()]
+            return CompactResult(store, span, None, before, after,
+                                 [path.name for path in doomed],
+                                 sum(path.stat().st_size for path in doomed), False, True)
+        remove_stale_temporaries(store.path)
+        base = _write_base(store, folded, pack_offsets, progress, signer) if folded else None
         republished = refresh_published_list(store)
         removed = remove_superseded(store.path, store.links())
-        return CompactResult(store, base, before, store.sequences(),
+        return CompactResult(store, span, base, before, store.sequences(),
                              [name for name, _ in removed], sum(size for _, size in removed),
                              republished)
 

@@ -13,7 +13,9 @@ are no longer in the chain (superseded by `compact`) are removed from it once th
 in place, manifests first. A folder that holds anything else is refused.
 
 Nothing is written unless the store verifies: a missing, unreadable or corrupt link is refused
-with the first problem `verify` finds.
+with the first problem `verify` finds. The store's lock is held from that check until the list
+is written (and an output folder's lock too, taken second), so no `update` or `compact` changes
+the chain while it is checked and copied: one that runs meanwhile is refused as "in use".
 """
 
 import filecmp
@@ -111,14 +113,16 @@ def publish_store(store_path: Path, base_url: str, out: Path | None = None) -> P
         return PublishResult(store.path, url + LIST_FILE, links, written)
 
     folder = Path(out)
-    links = _verified_chain(store)
-    _check_output_folder(folder, store, links[0].identity)
-    folder.mkdir(parents=True, exist_ok=True)
-    with BundleStore(folder).locked(holder):
-        remove_stale_temporaries(folder)
-        copied = [name for link in links for name in _copy_link(store, link, folder)]
-        written = _write_list(folder, links, url)
-        removed = [name for name, _ in remove_superseded(folder, links)]
+    # The store's lock first: a `compact` must not remove the files being copied.
+    with store.locked(holder):
+        links = _verified_chain(store)
+        _check_output_folder(folder, store, links[0].identity)
+        folder.mkdir(parents=True, exist_ok=True)
+        with BundleStore(folder).locked(holder):
+            remove_stale_temporaries(folder)
+            copied = [name for link in links for name in _copy_link(store, link, folder)]
+            written = _write_list(folder, links, url)
+            removed = [name for name, _ in remove_superseded(folder, links)]
     return PublishResult(folder, url + LIST_FILE, links, written, copied, removed)
 
 

@@ -27,6 +27,7 @@ from devkit.errors import DevkitError
 NAMESPACE = "devkit-bundle"
 SIGNATURE_SUFFIX = ".sig"
 _TIMEOUT = 60  # seconds; a hardware key waits for a touch
+_KEY_CHECK = b"devkit-bundle key check"  # what `open_signer` signs to see that the key can
 
 
 class SigningError(DevkitError):
@@ -106,7 +107,12 @@ class ManifestSigner:
 
 
 def open_signer(key: Path) -> ManifestSigner:
-    """A signer for `key`, checked to be a readable SSH key before anything is written."""
+    """A signer for `key`, checked to sign before anything is written.
+
+    `ssh-keygen -l` reads a public key alone, so the signer also signs a throwaway input once:
+    a .pub whose private key is neither beside it nor in ssh-agent, or a key with a passphrase
+    outside the agent, fails here rather than after a bundle has been written.
+    """
     key = Path(key)
     if not key.is_file():
         what = "is not a file" if key.exists() else "does not exist"
@@ -116,7 +122,9 @@ def open_signer(key: Path) -> ManifestSigner:
     if process.returncode != 0:
         raise SigningError(f"{key} is not an SSH key: {_said(process)}")
     fields = process.stdout.decode(errors="replace").split()
-    return ManifestSigner(key, fields[1] if len(fields) > 1 else "")
+    signer = ManifestSigner(key, fields[1] if len(fields) > 1 else "")
+    signer.sign(_KEY_CHECK)
+    return signer
 
 
 class AllowedSigners:

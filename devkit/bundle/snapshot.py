@@ -152,8 +152,9 @@ def update_store(source: Path, store_path: Path, selection: Selection | None = N
                               f"holds {previous.object_format}: not the same repository")
         state = read_ref_state(repo, selection.remotes, selection.stash)
         changes = compare(previous.state, state)
-        if _same_state(previous.state, state):
-            return SnapshotResult(store, None, changes)
+        if _same_state(previous.state, state):  # the list may lag after an update cut short
+            return SnapshotResult(store, None, changes,
+                                  republished=refresh_published_list(store))
         require_signer(store, previous, signer, "update")
         remove_stale_temporaries(store.path)
         link = _write_link(repo, store, previous, state, changes, previous.identity, selection,

@@ -17,7 +17,9 @@ from devkit.bundle.apply import (
     target_missing,
 )
 from devkit.bundle.gitrepo import Repository, open_repository
+from devkit.bundle.refstate import read_head
 from devkit.bundle.store import BundleStore, Link
+from devkit.bundle.target import applied_sequence, read_record
 
 
 @dataclass(frozen=True)
@@ -27,7 +29,8 @@ class TargetStatus:
     `applied` is the last link of this store the target applied (0: none, or another store's);
     `plan` is what `apply` would do (with `--force` when `refused` says why a plain apply
     would refuse). `blocked` says why apply would refuse even with `--force` (a filtered store
-    and a target that is not a partial clone).
+    and a target that is not a partial clone, a working tree's checkout that would move, a
+    target ahead of the store); the plan then changes nothing when apply cannot run at all.
     """
 
     target: Path
@@ -58,14 +61,27 @@ def target_status(store_path: Path, target_path: Path) -> TargetStatus:
         return TargetStatus(target_path, False, 0, newest.sequence, plan, None,
                             _blocked(store, newest, None, target_path))
     repo = open_repository(target_path)
-    refused = None
+    refused = blocked = None
     try:
         plan = plan_apply(store, newest, repo, target_path, force=False, created=False)
     except ApplyRefused as error:
         refused = str(error)
-        plan = plan_apply(store, newest, repo, target_path, force=True, created=False)
+        try:
+            plan = plan_apply(store, newest, repo, target_path, force=True, created=False)
+        except ApplyRefused as forced_error:  # one that --force does not override
+            blocked = str(forced_error)
+            plan = _no_change(store, newest, repo, target_path)
     return TargetStatus(target_path, True, plan.applied, newest.sequence, plan, refused,
-                        _blocked(store, newest, repo, target_path))
+                        _blocked(store, newest, repo, target_path) or blocked)
+
+
+def _no_change(store: BundleStore, newest: Link, repo: Repository,
+               target_path: Path) -> ApplyPlan:
+    """The plan of an apply that refuses even with --force: it changes nothing."""
+    head = read_head(repo)
+    return ApplyPlan(target=target_path, create_target=False,
+                     applied=applied_sequence(read_record(repo), newest), base=None, links=[],
+                     updates=[], head_before=head, head_after=head, sequence=newest.sequence)
 
 
 def _blocked(store: BundleStore, newest: Link, repo: Repository | None,

@@ -7,7 +7,7 @@ See docs/bundle-store.md for the format. A link becomes visible when its manifes
 import hashlib
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import pairwise
@@ -25,7 +25,7 @@ FORMAT_VERSION = 1
 LOCK_FILE = ".lock"
 _MANIFEST_NAME = re.compile(r"link-(\d{4,})(-base)?\.json")
 # The files a store keeps for its links.
-_LINK_FILE = re.compile(r"link-\d{4,}(-base)?\.(json|json\.sig|bundle)")
+_LINK_FILE = re.compile(r"link-(\d{4,})(-base)?\.(json|json\.sig|bundle)")
 _BUNDLE_FILE_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*\.bundle")
 
 
@@ -237,26 +237,30 @@ def link_files(link: Link) -> list[str]:
     return [link.bundle_file, signature_name(link.manifest_file), link.manifest_file]
 
 
-def remove_superseded(folder: Path, links: list[Link]) -> list[tuple[str, int]]:
-    """Remove the link files in `folder` that no link of `links` names (those `compact`
-    superseded, or an interrupted write left); their names and sizes.
-
-    Manifests and signatures go first, so a kill midway leaves no manifest whose bundle is gone.
-    """
+def superseded_files(folder: Path, links: list[Link]) -> list[Path]:
+    """The link files in `folder` that the chain `links` supersedes: those of sequence numbers up
+    to its base that no link of it names (what `compact` folded away), manifests and signatures
+    first. Call it only for a chain whose strays (`BundleStore.strays`) were checked."""
     kept = {name for link in links for name in link_files(link)}
-    superseded = sorted((entry for entry in folder.iterdir()
-                         if _LINK_FILE.fullmatch(entry.name) and entry.name not in kept),
-                        key=lambda entry: (entry.suffix == ".bundle", entry.name))
+    return sorted((entry for entry in folder.iterdir()
+                   if (match := _LINK_FILE.fullmatch(entry.name))
+                   and int(match.group(1)) <= links[0].sequence and entry.name not in kept),
+                  key=lambda entry: (entry.suffix == ".bundle", entry.name))
+
+
+def remove_superseded(folder: Path, links: list[Link]) -> list[tuple[str, int]]:
+    """Remove the `superseded_files`, in their order (so a kill midway leaves no manifest whose
+    bundle is gone); their names and sizes."""
     removed = []
-    for entry in superseded:
+    for entry in superseded_files(folder, links):
         removed.append((entry.name, entry.stat().st_size))
         entry.unlink()
         crash_point(f"after removing {entry.name}")
     return removed
 
 
-def _spans(sequences: list[int]) -> str:
-    """'1..3, 5' for [1, 2, 3, 5]."""
+def spans(sequences: Iterable[int]) -> str:
+    """Sequence numbers in short: '1..3, 5' for [1, 2, 3, 5] (ascending)."""
     spans: list[list[int]] = []
     for sequence in sequences:
         if spans and spans[-1][1] == sequence - 1:
@@ -311,7 +315,7 @@ class BundleStore:
         if list(paths) != list(expected):
             missing = min(set(expected) - set(paths))
             raise StoreError(f"{self.path}: link {missing} is missing "
-                             f"(have {_spans(list(paths))})")
+                             f"(have {spans(list(paths))})")
         return expected
 
     @staticmethod
@@ -358,7 +362,7 @@ class BundleStore:
         sequences = self.sequences(paths)
         if start is not None and sequences and start not in sequences:
             raise StoreError(f"{self.path}: link {start} is not in the chain "
-                             f"(it has links {_spans(list(sequences))})")
+                             f"(it has links {spans(list(sequences))})")
         links = [self._read_link(sequence, paths[sequence]) for sequence in
                  (sequences if start is None else range(start, sequences.stop))]
         for previous, link in pairwise(links):
@@ -366,6 +370,49 @@ class BundleStore:
             if reason:
                 raise StoreError(f"{self.path / link.manifest_file}: {reason}")
         return links
+
+    def strays(self, base: Link) -> list[tuple[Path, str]]:
+        """The manifests in the folder outside the chain starting at `base` that are not
+        leftovers of its own compaction, each with what is wrong with it.
+
+        A leftover has the chain's identity and a sequence number at or below its base's; one
+        at the base's own number must be the manifest the base replaced. Anything else (a base
+        or links copied in from another store, say) would hide or be mistaken for the chain, so
+        `verify` reports it and `compact` and `apply` refuse to go on.
+        """
+        in_chain = {path.name for path in self.manifest_paths().values()}
+        problems = []
+        for entry in sorted(self.path.iterdir()):
+            if not _MANIFEST_NAME.fullmatch(entry.name) or entry.name in in_chain:
+                continue
+            try:
+                link = parse_manifest(entry.read_bytes(), str(entry))
+            except OSError as error:
+                problems.append((entry, f"cannot read: {error.strerror}"))
+                continue
+            except StoreError as error:
+                problems.append((entry, str(error).removeprefix(f"{entry}: ")))
+                continue
+            if link.identity != base.identity:
+                problems.append((entry, f"belongs to another store (identity {link.identity}; "
+                                        f"the chain from {base.manifest_file} has "
+                                        f"{base.identity}): copied in by mistake?"))
+            elif link.sequence > base.sequence:
+                problems.append((entry, f"is not part of the chain, which starts at "
+                                        f"{base.manifest_file}"))
+            elif (link.sequence == base.sequence
+                  and link.manifest_sha256 != base.replaces_manifest_sha256):
+                problems.append((entry, f"is not the manifest that {base.manifest_file} "
+                                        f"replaced (altered, or from another compaction)"))
+        return problems
+
+    def check_strays(self, base: Link) -> None:
+        """StoreError naming the first stray manifest (see `strays`), if any."""
+        problems = self.strays(base)
+        if problems:
+            path, message = problems[0]
+            raise StoreError(f"{path}: {message}; move it away, or run `devkit bundle verify "
+                             f"{self.path}` for more")
 
     def latest_selection(self) -> Selection:
         """The ref namespaces the newest link carries (the defaults for an empty store)."""

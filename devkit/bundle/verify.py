@@ -10,6 +10,7 @@ keys (`signing`); a bundle altered after signing no longer matches its signed ma
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 
 from devkit.bundle.bundlefile import BundleFormatError, BundleScan, scan_bundle
@@ -41,6 +42,8 @@ class VerifyReport:
     problems: list[Problem] = field(default_factory=list)
     bytes_checked: int = 0
     signers: dict[str, str] = field(default_factory=dict)  # manifest path: principal who signed
+    # What is not wrong but out of date (a published list that lags behind the chain).
+    notes: list[Problem] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -129,6 +132,8 @@ def verify_store(store: BundleStore, target: Path | None = None,
     if not links and not report.problems:
         report.fail(store.path, "no links (no link-NNNN.json manifests)")
     _check_chain(store, links, report)
+    for path, message in store.strays(links[0]) if links else ():
+        report.fail(path, message)
     for link in links:
         _check_signature(store, link, signers, report)
 
@@ -151,8 +156,12 @@ def verify_store(store: BundleStore, target: Path | None = None,
         if needed and links[-1].filter and not repo.promisor_remotes():
             report.fail(store.path, f"the store is filtered ({links[-1].filter}) and "
                                     f"{repo.path} is not a partial clone: apply would refuse it")
-    for message in check_bundle_list(store.path, links):  # a list `publish` wrote here
-        report.fail(store.path / LIST_FILE, message)
+    if links:  # a list `publish` wrote here
+        listed = check_bundle_list(store.path, links)
+        for message in listed.problems:
+            report.fail(store.path / LIST_FILE, message)
+        for message in listed.stale:
+            report.notes.append(Problem(str(store.path / LIST_FILE), message))
     return report
 
 
@@ -172,6 +181,14 @@ def check_link_file(store: BundleStore, link: Link, previous: Link | None) -> Bu
         problem = report.problems[0]
         raise LinkFileError(f"{problem.path}: {problem.message}")
     return scan
+
+
+def check_link_files(store: BundleStore, links: list[Link],
+                     before: Link | None = None) -> dict[int, int]:
+    """`check_link_file` for each of `links` in order (`before` is the link before the first);
+    where each one's pack starts in its file, by sequence number."""
+    return {link.sequence: check_link_file(store, link, previous).header.pack_offset
+            for previous, link in pairwise([before, *links])}
 
 
 def _size(path: Path) -> int:

@@ -15,6 +15,7 @@ import pytest
 from devkit.bundle.apply import ApplyRefused, apply_store
 from devkit.bundle.compact import compact_store
 from devkit.bundle.gitrepo import open_repository
+from devkit.bundle.publish import publish_store
 from devkit.bundle.snapshot import create_store, update_store
 from devkit.bundle.store import BundleStore, StoreError
 from devkit.bundle.target import RECORD_KEY
@@ -188,6 +189,16 @@ def test_sha256_store_compacts(tmp_path):
 
 def test_compact_cli(chain):
     _, store, _ = chain
+    before = store_files(store)
+    dry = invoke("bundle", "compact", str(store), "--keep", "3", "--dry-run")
+    assert dry.output.splitlines()[0] == ("links 1..6 would be folded into base link 6; the "
+                                          "chain would be links 6..8")
+    assert dry.output.splitlines()[1].startswith("would remove 12 superseded file(s), ")
+    assert store_files(store) == before
+    planned = json.loads(invoke("bundle", "compact", str(store), "--keep", "3", "-n",
+                                "--json").output)
+    assert (planned["dry_run"], planned["folded"], planned["after"]) == (True, [1, 2, 3, 4, 5, 6],
+                                                                         [6, 7, 8])
     result = invoke("bundle", "compact", str(store), "--keep", "3")
     lines = result.output.splitlines()
     assert lines[0].startswith(f"links 1..6 folded into base link 6: {store}/link-0006-base."
@@ -226,9 +237,15 @@ def test_a_missing_link_is_reported_not_compacted_over(chain):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("published", [False, True], ids=["plain", "published"])
 def test_compact_killed_at_any_point_leaves_a_valid_store_and_the_rerun_finishes(chain,
-                                                                               tmp_path):
+                                                                               tmp_path,
+                                                                               published):
+    """With a bundle list in the store, every file it names exists after any kill (it is
+    rewritten before the old files go), and the rerun leaves it current."""
     repo, store, targets = chain
+    if published:
+        publish_store(store, "https://example.org/project")
     original = tmp_path / "original"
     shutil.copytree(store, original)
     final_state = BundleStore(store).links()[-1].state
@@ -255,9 +272,70 @@ def test_compact_killed_at_any_point_leaves_a_valid_store_and_the_rerun_finishes
         assert rerun.returncode == 0, (n, rerun.stderr)
         assert names(store)[0] == "link-0006-base.bundle" and len(names(store)) == 6, n
         assert leftovers(store) == []
-        assert verify_path(store).ok
+        report = verify_path(store)
+        assert report.ok and report.notes == [], (n, report.problems, report.notes)
     assert points >= 10  # indexing links, the base's atomic write, checks, each removal
     fresh = tmp_path / "fresh.git"
     apply_store(store, fresh)
     assert_same_repository(repo.path, fresh)
     assert open_repository(fresh).config_get(RECORD_KEY).split()[1] == "8"
+
+
+def test_a_manifests_only_copy_is_not_compacted_over(chain, tmp_path):
+    """A mirror that received only the manifests of a compacted store (its bundles are still to
+    come) keeps every file it has: compact checks the chain's bundles before removing anything."""
+    _, store, _ = chain
+    mirror = tmp_path / "mirror"
+    shutil.copytree(store, mirror)
+    compact_store(store, keep=3)
+    for manifest in store.glob("*.json"):
+        shutil.copy(manifest, mirror / manifest.name)
+    before = store_files(mirror)
+    with pytest.raises(LinkFileError, match=r"link-0006-base\.bundle"):
+        compact_store(mirror, keep=5)
+    assert store_files(mirror) == before
+
+
+def test_a_base_copied_in_from_another_store_is_reported_and_removes_nothing(chain, tmp_path):
+    _, store, _ = chain
+    other = SourceRepo(tmp_path / "other")
+    other.commit()
+    other_store = tmp_path / "other-store"
+    create_store(other.path, other_store)
+    for _ in range(9):
+        other.commit()
+        update_store(other.path, other_store)
+    compact_store(other_store, keep=1)  # link-0010-base, newer than this store's link 8
+    for name in ("link-0010-base.bundle", "link-0010-base.json"):
+        shutil.copy(other_store / name, store / name)
+    before = store_files(store)
+
+    report = verify_path(store)
+    assert not report.ok
+    assert any(problem.path.endswith("link-0001.json") and "belongs to another store" in
+               problem.message for problem in report.problems), report.problems
+    with pytest.raises(StoreError, match="belongs to another store"):
+        compact_store(store, keep=3)
+    with pytest.raises(StoreError, match="belongs to another store"):
+        apply_store(store, tmp_path / "fresh.git")
+    assert not (tmp_path / "fresh.git").exists()
+    assert store_files(store) == before
+
+
+def test_a_leftover_that_is_not_what_the_base_replaced_is_reported(chain):
+    """After a compaction cut short, link-0006.json stays until the rerun; it must be the manifest
+    the base names as replaced."""
+    _, store, _ = chain
+    replaced = (store / "link-0006.json").read_bytes()
+    compact_store(store, keep=3)
+    (store / "link-0006.json").write_bytes(replaced.replace(b'"created": "',
+                                                            b'"created": "1'))
+    report = verify_path(store)
+    assert [problem.message for problem in report.problems] == [
+        "is not the manifest that link-0006-base.json replaced (altered, or from another "
+        "compaction)"]
+    with pytest.raises(StoreError, match="is not the manifest that"):
+        compact_store(store, keep=3)
+    (store / "link-0006.json").write_bytes(replaced)  # the true leftover
+    assert verify_path(store).ok
+    assert "link-0006.json" in compact_store(store, keep=3).removed

@@ -32,6 +32,7 @@ from devkit.bundle.store import LOCK_FILE, BundleStore
 from devkit.bundle.target import LOCK_FILE as TARGET_LOCK_FILE
 from devkit.bundle.target import read_record
 from devkit.bundle.verify import verify_path
+from devkit.filesafety import TEMP_PREFIX, write_atomically
 from tests.bundle.gitrepos import SourceRepo, assert_same_repository, git
 
 PROJECT_ROOT = Path(devkit.__file__).resolve().parent.parent
@@ -436,3 +437,17 @@ def test_update_killed_at_moments_spread_over_its_run_completes_on_rerun(tmp_pat
         assert_same_repository(repo.path, target)
     assert kills >= 5
     assert mid_pack >= 1  # at least one kill fell while the bundle was being written
+
+
+def test_an_atomic_write_does_not_follow_a_symlink_planted_at_its_temporary_name(tmp_path):
+    """In a shared folder another user may plant a symlink where the temporary file goes."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.write_bytes(b"not yours\n")
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / f"{TEMP_PREFIX}{os.getpid()}-link-0001.json").symlink_to(elsewhere)
+    write_atomically(shared / "link-0001.json", lambda stream: stream.write(b"{}\n"))
+    assert elsewhere.read_bytes() == b"not yours\n"
+    assert not (shared / "link-0001.json").is_symlink()
+    assert (shared / "link-0001.json").read_bytes() == b"{}\n"
+    assert leftovers(shared) == []

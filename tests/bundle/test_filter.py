@@ -336,6 +336,24 @@ def test_a_compacted_filtered_store_applies(origin, tmp_path):
         assert git(target, "cat-file", "-p", "main:src/c.ml") == "let c = 4\n"
 
 
+def test_a_partial_clone_ahead_of_the_store_is_refused_unless_forced(origin, tmp_path):
+    """A clone made after the origin moved on: apply would rewind it, and it never applied."""
+    store = tmp_path / "store"
+    create_store(origin.path, store, filter_spec=FILTER)
+    stored = origin.rev("main")
+    origin.commit("ahead")
+    target = partial_clone(origin, tmp_path / "target.git")
+    before = ref_listing(target)
+    with pytest.raises(ApplyRefused) as refused:
+        apply_store(store, target)
+    assert str(refused.value) == (
+        f"{target} has refs this store does not hold (refs/heads/main): it has applied none of "
+        f"this store's links; --force replaces them with the store's state")
+    assert ref_listing(target) == before
+    apply_store(store, target, force=True)
+    assert git(target, "rev-parse", "main").strip() == stored
+
+
 # ---------------------------------------------------------------------------------------------
 # The command line
 

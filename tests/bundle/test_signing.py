@@ -458,6 +458,26 @@ def test_cli_errors_are_one_line(tmp_path, keys):
     assert_same_repository(repo.path, target)
 
 
+def test_a_public_key_alone_fails_before_anything_is_written(tmp_path, keys, monkeypatch):
+    """`ssh-keygen -l` reads a .pub alone: the key must sign once before create or compact."""
+    monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)  # no agent holds the private key
+    only = tmp_path / "only.pub"
+    shutil.copy(f"{keys.alice}.pub", only)
+    repo = SourceRepo(tmp_path / "src")
+    repo.commit()
+    store = tmp_path / "store"
+    assert_one_line_error(run("bundle", "create", "--repo", str(repo.path), str(store),
+                              "--sign-key", str(only)), f"cannot sign with {only}")
+    assert not store.exists()
+
+    create_store(repo.path, store)
+    grow(repo, store, range(2), None)
+    before = store_files(store)
+    assert_one_line_error(run("bundle", "compact", str(store), "--keep", "1",
+                              "--sign-key", str(only)), f"cannot sign with {only}")
+    assert store_files(store) == before and leftovers(store) == []
+
+
 def test_help_names_the_signing_options():
     for command, option in [("create", "--sign-key"), ("update", "--sign-key"),
                             ("compact", "--sign-key"), ("verify", "--allowed-signers"),

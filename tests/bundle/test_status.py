@@ -120,3 +120,40 @@ def test_status_of_a_filtered_store_and_a_target_that_is_not_a_partial_clone(cha
     assert len(lines) == 2
     data = json.loads(invoke("status", str(filtered), "--repo", str(plain), "--json").output)
     assert "not a partial clone" in data["blocked"]
+
+
+def test_status_of_a_working_tree_whose_checkout_would_move_reports_the_refusal(chain, tmp_path):
+    """A refusal --force does not override either is reported (exit 0) with no plan."""
+    work = tmp_path / "work"
+    git(tmp_path, "init", "-q", str(work))
+    before = snapshot(work / ".git")
+    lines = invoke("status", str(chain.store), "--repo", str(work)).output.splitlines()
+    assert lines[0] == f"{work} has applied none of this store's links (it has 2)"
+    assert lines[1].startswith("apply would refuse: ") and "working tree" in lines[1]
+    assert len(lines) == 2
+    data = json.loads(invoke("status", str(chain.store), "--repo", str(work), "--json").output)
+    assert "working tree" in data["blocked"]
+    assert (data["up_to_date"], data["updates"]) == (False, [])
+    assert snapshot(work / ".git") == before
+
+
+def test_status_of_a_target_ahead_of_an_older_copy_of_the_store_reports_the_refusal(chain):
+    store, mirror = chain.store, chain.mirror
+    invoke("apply", str(store), "--repo", str(mirror))
+    for name in ("link-0002.json", "link-0002.bundle"):  # the store as it was before link 2
+        (store / name).unlink()
+    before = snapshot(mirror)
+    lines = invoke("status", str(store), "--repo", str(mirror)).output.splitlines()
+    assert lines[1].startswith("apply would refuse: ") and "older copy" in lines[1]
+    assert len(lines) == 2
+    assert snapshot(mirror) == before
+
+
+def test_status_quiet_prints_nothing_but_errors(chain, tmp_path):
+    store, mirror = chain.store, chain.mirror
+    assert invoke("status", str(store), "--repo", str(mirror), "-q").output == ""  # behind
+    git(mirror, "branch", "mine", chain.first)
+    assert invoke("status", str(store), "--repo", str(mirror), "--quiet").output == ""
+    failed = invoke("status", str(tmp_path / "nowhere"), "--repo", str(mirror), "-q",
+                    exit_code=1)
+    assert failed.output.startswith("Error: ")
