@@ -6,6 +6,7 @@ See docs/bundle-store.md for the format. A link becomes visible when its manifes
 
 import hashlib
 import json
+import os
 import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -290,12 +291,12 @@ class BundleStore:
         """
         plain: dict[int, Path] = {}
         bases: dict[int, Path] = {}
-        for entry in self.path.iterdir():
-            match = _MANIFEST_NAME.fullmatch(entry.name)
+        for name in os.listdir(self.path):  # names only: a long chain's folder is listed often
+            match = _MANIFEST_NAME.fullmatch(name)
             if match:
                 sequence, base = int(match.group(1)), bool(match.group(2))
-                if entry.name == manifest_name(sequence, base):
-                    (bases if base else plain)[sequence] = entry
+                if name == manifest_name(sequence, base):
+                    (bases if base else plain)[sequence] = self.path / name
         if not bases:
             return dict(sorted(plain.items()))
         first = max(bases)
@@ -332,8 +333,9 @@ class BundleStore:
         changes)."""
         if sequence in self._read:
             return self._read[sequence]
-        return self._read_link(sequence, self.manifest_paths().get(
-            sequence, self.path / manifest_name(sequence)))
+        base = self.path / manifest_name(sequence, base=True)  # two stats, not a listing
+        return self._read_link(sequence, base if base.exists() else
+                               self.path / manifest_name(sequence))
 
     def _read_link(self, sequence: int, path: Path) -> Link:
         if sequence in self._read:
@@ -382,9 +384,10 @@ class BundleStore:
         """
         in_chain = {path.name for path in self.manifest_paths().values()}
         problems = []
-        for entry in sorted(self.path.iterdir()):
-            if not _MANIFEST_NAME.fullmatch(entry.name) or entry.name in in_chain:
+        for name in sorted(os.listdir(self.path)):
+            if not _MANIFEST_NAME.fullmatch(name) or name in in_chain:
                 continue
+            entry = self.path / name
             try:
                 link = parse_manifest(entry.read_bytes(), str(entry))
             except OSError as error:
