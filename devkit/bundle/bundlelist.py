@@ -44,10 +44,9 @@ from itertools import pairwise
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from devkit.bundle.store import Link, spans
+from devkit.bundle.store import Link, link_file_sequence, spans
 
 LIST_FILE = "bundle-list"
-_LINK_BUNDLE = re.compile(r"link-(\d{4,})(-base)?\.bundle")
 
 
 def bundle_id(link: Link) -> str:
@@ -165,8 +164,8 @@ def _entry_link(folder: Path, name: str, entries: dict[str, str | None],
     if not _readable(folder / file_name):
         return None, f"{where}, which cannot be read", False
     link = by_file.get(file_name)
-    folded = _LINK_BUNDLE.fullmatch(file_name)
-    if link is None and folded and int(folded.group(1)) <= base.sequence:
+    folded = link_file_sequence(file_name, "bundle")
+    if link is None and folded is not None and folded <= base.sequence:
         return None, (f"{where}, which compact has folded into {base.bundle_file} (run "
                       f"`devkit bundle compact` again to finish, or `devkit bundle publish`)"), True
     if link is None:

@@ -25,8 +25,8 @@ FORMAT_NAME = "devkit-bundle-store"
 FORMAT_VERSION = 1
 LOCK_FILE = ".lock"
 _MANIFEST_NAME = re.compile(r"link-(\d{4,})(-base)?\.json")
-# The files a store keeps for its links.
-_LINK_FILE = re.compile(r"link-(\d{4,})(-base)?\.(json|json\.sig|bundle)")
+# The files a store keeps for its links: bundle, manifest, manifest signature.
+_LINK_FILE = re.compile(r"link-(\d{4,})(-base)?\.(bundle|json|json\.sig)")
 _BUNDLE_FILE_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*\.bundle")
 
 
@@ -238,14 +238,23 @@ def link_files(link: Link) -> list[str]:
     return [link.bundle_file, signature_name(link.manifest_file), link.manifest_file]
 
 
+def link_file_sequence(name: str, kind: str | None = None) -> int | None:
+    """The sequence number in a link file's name (`link-0006-base.bundle`: 6), None for a name
+    that is not a link file's; `kind` ("bundle", "json", "json.sig") asks for one kind only."""
+    match = _LINK_FILE.fullmatch(name)
+    if not match or kind not in (None, match.group(3)):
+        return None
+    return int(match.group(1))
+
+
 def superseded_files(folder: Path, links: list[Link]) -> list[Path]:
     """The link files in `folder` that the chain `links` supersedes: those of sequence numbers up
     to its base that no link of it names (what `compact` folded away), manifests and signatures
     first. Call it only for a chain whose strays (`BundleStore.strays`) were checked."""
     kept = {name for link in links for name in link_files(link)}
     return sorted((entry for entry in folder.iterdir()
-                   if (match := _LINK_FILE.fullmatch(entry.name))
-                   and int(match.group(1)) <= links[0].sequence and entry.name not in kept),
+                   if (sequence := link_file_sequence(entry.name)) is not None
+                   and sequence <= links[0].sequence and entry.name not in kept),
                   key=lambda entry: (entry.suffix == ".bundle", entry.name))
 
 
@@ -281,7 +290,7 @@ class BundleStore:
     def exists(self) -> bool:
         return self.path.is_dir()
 
-    def manifest_paths(self) -> dict[int, Path]:
+    def manifest_paths(self, names: list[str] | None = None) -> dict[int, Path]:
         """The chain's manifests by sequence number, from its base to the newest.
 
         The base is link 1, or the newest `link-NNNN-base.json` that `compact` wrote: the
@@ -291,7 +300,8 @@ class BundleStore:
         """
         plain: dict[int, Path] = {}
         bases: dict[int, Path] = {}
-        for name in os.listdir(self.path):  # names only: a long chain's folder is listed often
+        # Names only: a long chain's folder is listed often. `names` is a listing already made.
+        for name in os.listdir(self.path) if names is None else names:
             match = _MANIFEST_NAME.fullmatch(name)
             if match:
                 sequence, base = int(match.group(1)), bool(match.group(2))
@@ -382,9 +392,10 @@ class BundleStore:
         or links copied in from another store, say) would hide or be mistaken for the chain, so
         `verify` reports it and `compact` and `apply` refuse to go on.
         """
-        in_chain = {path.name for path in self.manifest_paths().values()}
+        names = sorted(os.listdir(self.path))
+        in_chain = {path.name for path in self.manifest_paths(names).values()}
         problems = []
-        for name in sorted(os.listdir(self.path)):
+        for name in names:
             if not _MANIFEST_NAME.fullmatch(name) or name in in_chain:
                 continue
             entry = self.path / name

@@ -7,7 +7,6 @@ clone. With an allowed-signers file, every manifest must carry a valid signature
 keys (`signing`); a bundle altered after signing no longer matches its signed manifest.
 """
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import pairwise
@@ -22,6 +21,7 @@ from devkit.bundle.store import (
     BundleStore,
     Link,
     StoreError,
+    link_file_sequence,
     why_not_following,
 )
 from devkit.bundle.target import applied_sequence, read_record
@@ -54,7 +54,6 @@ class VerifyReport:
 
 
 Progress = Callable[[int, int], None]  # (bytes done, bytes in all)
-_LINK_BUNDLE = re.compile(r"link-(\d{4,})(?:-base)?\.bundle")
 
 
 def verify_path(path: Path, target: Path | None = None, progress: Progress | None = None,
@@ -81,15 +80,15 @@ def _check_against_own_manifest(path: Path, scan: BundleScan, report: VerifyRepo
                                 signers: AllowedSigners | None) -> None:
     """A bundle file that is a link of a store is checked against that link's manifest too (and
     with `signers`, the manifest's signature)."""
-    match = _LINK_BUNDLE.fullmatch(path.name)
+    sequence = link_file_sequence(path.name, "bundle")
     store = BundleStore(path.parent)
     unsigned = "no manifest of a store describes it, so no signature covers it"
-    if not match or int(match.group(1)) not in store.manifest_paths():
+    if sequence is None or sequence not in store.manifest_paths():
         if signers is not None:
             report.fail(path, unsigned)
         return
     try:
-        link = store.link(int(match.group(1)))
+        link = store.link(sequence)
         if link.bundle_file != path.name:
             if signers is not None:
                 report.fail(path, f"{unsigned} (superseded by a compaction)")
